@@ -1,0 +1,71 @@
+// Bundles the three worlds: the extension host (Node, CJS), the CLI (Node, CJS) and the webview
+// (browser, IIFE). Native onnxruntime-node and the 'vscode' module stay external.
+// Usage: node esbuild.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+const root = path.dirname(new URL(import.meta.url).pathname);
+const out = path.join(root, 'dist');
+
+/** Copies static assets the webview loads (codicons font + css). */
+const copyAssets = {
+  name: 'copy-assets',
+  setup(build) {
+    build.onEnd(() => {
+      const dst = path.join(out, 'codicons');
+      fs.mkdirSync(dst, { recursive: true });
+      for (const f of ['codicon.css', 'codicon.ttf']) {
+        fs.copyFileSync(path.join(root, 'node_modules/@vscode/codicons/dist', f), path.join(dst, f));
+      }
+    });
+  },
+};
+
+const common = {
+  bundle: true,
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  logLevel: 'warning',
+  legalComments: 'none',
+};
+
+const nodeCommon = {
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node'],
+};
+
+const builds = [
+  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts' }, outdir: out },
+  {
+    ...nodeCommon,
+    entryPoints: { cli: 'src/cli/quantlens.ts' },
+    outdir: out,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+  {
+    ...common,
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: out,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    plugins: [copyAssets],
+  },
+];
+
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context(b)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log('esbuild: watching for changes…');
+} else {
+  const t0 = Date.now();
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  fs.chmodSync(path.join(out, 'cli.js'), 0o755);
+  console.log(`esbuild: built dist/ in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
+}

@@ -1,0 +1,164 @@
+/** The model summary that `quantlens inspect`, the editor's first view and the tests share. */
+import { allGraphs, elementCount, mainGraph, type Dim, type DType, type Graph, type Model } from './model';
+
+export interface IoSummary {
+  name: string;
+  dtype: DType | 'unknown';
+  shape: Dim[] | null;
+}
+
+export type QuantScheme =
+  | 'none'
+  | 'qdq'            // ONNX QuantizeLinear/DequantizeLinear pairs around float ops
+  | 'qoperator'      // ONNX QLinearConv, QLinearMatMul, ...
+  | 'dynamic'        // ONNX DynamicQuantizeLinear + ConvInteger/MatMulInteger
+  | 'fp16'           // float16 weights, no integer quantization
+  | 'tflite-int8'    // TFLite int8 activations and weights
+  | 'tflite-int16x8' // TFLite int16 activations, int8 weights
+  | 'tflite-dynamic-range' // TFLite int8 weights with float activations (hybrid)
+  | 'mixed';
+
+export interface QuantizationSummary {
+  scheme: QuantScheme;
+  /** Every scheme seen, when more than one. */
+  schemes: QuantScheme[];
+  /** Number of values (tensors) that carry quantization parameters. */
+  quantizedTensorCount: number;
+  /** Ops that implement the detected scheme, with counts. */
+  quantOps: Record<string, number>;
+}
+
+export interface ModelSummary {
+  format: Model['format'];
+  producer: string;
+  /** ONNX: the default-domain opset; TFLite: the schema version. */
+  opsetOrVersion: number;
+  formatVersion: number;
+  opsets: { domain: string; version: number }[];
+  inputs: IoSummary[];
+  outputs: IoSummary[];
+  /** Nodes in every graph: main graph, subgraphs and function bodies. */
+  nodeCount: number;
+  /** Nodes in the main graph only. */
+  mainGraphNodeCount: number;
+  opHistogram: Record<string, number>;
+  initializerCount: number;
+  /** Elements in all constant tensors (weights, biases, shape constants). */
+  parameterCount: number;
+  /** Graphs other than the main graph: nested ONNX bodies, TFLite subgraphs, function bodies. */
+  subgraphCount: number;
+  fileSize: number;
+  metadata: Record<string, string>;
+  quantization: QuantizationSummary;
+}
+
+const QOPERATOR_OPS = new Set([
+  'QLinearConv', 'QLinearMatMul', 'QLinearAdd', 'QLinearMul', 'QLinearAveragePool',
+  'QLinearGlobalAveragePool', 'QLinearConcat', 'QLinearLeakyRelu', 'QLinearSigmoid',
+  'QLinearSoftmax', 'QLinearReduceMean', 'QLinearWhere', 'QGemm', 'QAttention', 'QEmbedLayerNormalization',
+]);
+const DYNAMIC_OPS = new Set(['DynamicQuantizeLinear', 'ConvInteger', 'MatMulInteger', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat']);
+const QDQ_OPS = new Set(['QuantizeLinear', 'DequantizeLinear']);
+
+function ioSummary(g: Graph, names: string[]): IoSummary[] {
+  return names.map((name) => {
+    const v = g.values.get(name);
+    return { name, dtype: v?.type?.dtype ?? 'unknown', shape: v?.type?.shape ?? null };
+  });
+}
+
+export function summarize(model: Model): ModelSummary {
+  const main = mainGraph(model);
+  const opHistogram: Record<string, number> = {};
+  let nodeCount = 0;
+  let graphCount = 0;
+  let initializerCount = 0;
+  let parameterCount = 0;
+  for (const g of allGraphs(model)) {
+    graphCount++;
+    nodeCount += g.nodes.length;
+    for (const n of g.nodes) {
+      const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
+      opHistogram[key] = (opHistogram[key] ?? 0) + 1;
+    }
+    for (const name of g.initializers) {
+      const c = g.values.get(name)?.constant;
+      if (!c) continue;
+      initializerCount++;
+      parameterCount += elementCount(c.shape);
+    }
+  }
+  const defaultOpset = model.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx');
+  return {
+    format: model.format,
+    producer: model.producer,
+    opsetOrVersion: model.format === 'onnx' ? defaultOpset?.version ?? 0 : model.formatVersion,
+    formatVersion: model.formatVersion,
+    opsets: model.opsets,
+    inputs: ioSummary(main, main.inputs),
+    outputs: ioSummary(main, main.outputs),
+    nodeCount,
+    mainGraphNodeCount: main.nodes.length,
+    opHistogram,
+    initializerCount,
+    parameterCount,
+    subgraphCount: graphCount - 1,
+    fileSize: model.fileSize,
+    metadata: model.metadata,
+    quantization: detectQuantization(model),
+  };
+}
+
+/** Which quantization scheme a model already uses, from its ops (ONNX) or tensor types (TFLite). */
+export function detectQuantization(model: Model): QuantizationSummary {
+  const schemes = new Set<QuantScheme>();
+  const quantOps: Record<string, number> = {};
+  let quantizedTensorCount = 0;
+  let floatWeights = 0;
+  let fp16Weights = 0;
+  let int8Activations = 0;
+  let int16Activations = 0;
+  let intWeights = 0;
+  let floatActivations = 0;
+
+  for (const g of allGraphs(model)) {
+    for (const n of g.nodes) {
+      const op = n.opType;
+      if (model.format === 'onnx') {
+        if (QOPERATOR_OPS.has(op)) schemes.add('qoperator');
+        else if (DYNAMIC_OPS.has(op)) schemes.add('dynamic');
+        if (QOPERATOR_OPS.has(op) || DYNAMIC_OPS.has(op) || QDQ_OPS.has(op)) quantOps[op] = (quantOps[op] ?? 0) + 1;
+        // QDQ: a DequantizeLinear that feeds a float compute op (not just a boundary Q→DQ chain).
+        if (op === 'DequantizeLinear') {
+          const out = g.values.get(n.outputs[0] ?? '');
+          const feedsCompute = out?.consumers.some((ci) => !QDQ_OPS.has(g.nodes[ci].opType));
+          if (feedsCompute) schemes.add('qdq');
+        }
+      }
+    }
+    for (const v of g.values.values()) {
+      if (v.quant) quantizedTensorCount++;
+      const dt = v.type?.dtype ?? v.constant?.dtype;
+      if (v.constant) {
+        if (dt === 'float32') floatWeights++;
+        else if (dt === 'float16') fp16Weights++;
+        else if (dt === 'int8' || dt === 'uint8' || dt === 'int4' || dt === 'uint4') intWeights++;
+      } else if (model.format === 'tflite') {
+        if (dt === 'int8' || dt === 'uint8') int8Activations++;
+        else if (dt === 'int16') int16Activations++;
+        else if (dt === 'float32') floatActivations++;
+      }
+    }
+  }
+
+  if (model.format === 'tflite') {
+    if (int16Activations > 0 && quantizedTensorCount > 0) schemes.add('tflite-int16x8');
+    else if (int8Activations > 0 && quantizedTensorCount > 0) schemes.add('tflite-int8');
+    else if (intWeights > 0 && floatActivations > 0) schemes.add('tflite-dynamic-range');
+  }
+  if (schemes.size === 0 && fp16Weights > 0 && fp16Weights >= floatWeights) schemes.add('fp16');
+
+  const list = [...schemes];
+  const scheme: QuantScheme = list.length === 0 ? 'none' : list.length === 1 ? list[0] : 'mixed';
+  return { scheme, schemes: list, quantizedTensorCount, quantOps };
+}

@@ -1,0 +1,69 @@
+/**
+ * Extension entry point. Activation stays cheap: no model parsing and no onnxruntime-node here;
+ * both load on first use.
+ */
+import * as vscode from 'vscode';
+import type { ModelSummary } from '../core/summary';
+import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
+
+/** The API returned by activate(): used by the integration tests and by other extensions. */
+export interface QuantLensApi {
+  version: string;
+  openDocuments(): Array<{ uri: string; summary?: ModelSummary; error?: string; webviewReady: boolean; firstViewMs?: number }>;
+}
+
+export function activate(context: vscode.ExtensionContext): QuantLensApi {
+  const log = vscode.window.createOutputChannel('QuantLens', { log: true });
+  context.subscriptions.push(log);
+  const provider = ModelEditorProvider.register(context, log);
+
+  context.subscriptions.push(
+    vscode.commands.registerCommand('quantlens.openModel', async (uri?: vscode.Uri) => {
+      const target = uri ?? (await pickModelFile());
+      if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
+    }),
+    vscode.commands.registerCommand('quantlens.showModelSummary', async () => {
+      const active = provider.activeEditor;
+      if (!active) {
+        void vscode.window.showInformationMessage('QuantLens: open a .onnx or .tflite model first.');
+        return undefined;
+      }
+      await active.document.loaded;
+      const state = active.document.state;
+      if (state.kind === 'error') {
+        void vscode.window.showErrorMessage(`QuantLens: ${state.message}`);
+        return undefined;
+      }
+      if (state.kind !== 'loaded') return undefined;
+      log.info(`Summary of ${active.document.uri.fsPath}:\n${JSON.stringify(state.summary, null, 2)}`);
+      log.show(true);
+      return state.summary;
+    }),
+  );
+
+  const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
+  return {
+    version,
+    openDocuments: () =>
+      [...provider.editors].map((r) => ({
+        uri: r.document.uri.toString(),
+        summary: r.document.summary,
+        error: r.document.state.kind === 'error' ? r.document.state.message : undefined,
+        webviewReady: r.webviewReady,
+        firstViewMs: r.firstViewMs,
+      })),
+  };
+}
+
+async function pickModelFile(): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectMany: false,
+    filters: { Models: ['onnx', 'tflite'] },
+    openLabel: 'Open in QuantLens',
+  });
+  return picked?.[0];
+}
+
+export function deactivate(): void {
+  // Nothing to release: every resource is registered in context.subscriptions.
+}

@@ -1,0 +1,132 @@
+/** The QuantLens custom editor for .onnx and .tflite files. */
+import * as vscode from 'vscode';
+import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type HostToWebview, type WebviewToHost } from '../protocol';
+import { ModelDocument } from './modelDocument';
+import { buildWebviewHtml } from './webviewHtml';
+
+export const VIEW_TYPE = 'quantlens.modelEditor';
+
+/** What the extension's API and commands can see of an open editor. */
+export interface EditorRecord {
+  document: ModelDocument;
+  panel: vscode.WebviewPanel;
+  webviewReady: boolean;
+  /** ms from resolveCustomEditor to the webview reporting its first paint of the loaded model. */
+  firstViewMs?: number;
+}
+
+export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
+  readonly editors = new Set<EditorRecord>();
+  private activeRecord: EditorRecord | undefined;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {}
+
+  static register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): ModelEditorProvider {
+    const provider = new ModelEditorProvider(context, log);
+    context.subscriptions.push(
+      vscode.window.registerCustomEditorProvider(VIEW_TYPE, provider, {
+        supportsMultipleEditorsPerDocument: true,
+        // View state is restored through getState/setState; no need to keep hidden webviews alive.
+        webviewOptions: { retainContextWhenHidden: false },
+      }),
+    );
+    return provider;
+  }
+
+  get activeEditor(): EditorRecord | undefined {
+    return this.activeRecord;
+  }
+
+  async openCustomDocument(uri: vscode.Uri): Promise<ModelDocument> {
+    return ModelDocument.create(uri);
+  }
+
+  async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const started = performance.now();
+    const record: EditorRecord = { document, panel, webviewReady: false };
+    this.editors.add(record);
+    this.activeRecord = record;
+    panel.webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')],
+    };
+    panel.webview.html = buildWebviewHtml(panel.webview, this.context.extensionUri);
+
+    const post = (msg: HostToWebview) => void panel.webview.postMessage(msg);
+    const sendSnapshot = () =>
+      post({ type: 'snapshot', revision: document.revision, fileName: basename(document.uri), state: document.state });
+
+    const subs: vscode.Disposable[] = [
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const msg = parseWebviewMessage(raw);
+        if (!msg) {
+          this.log.warn(`Dropped a malformed message from the webview: ${safePreview(raw)}`);
+          return;
+        }
+        this.handleMessage(msg, record, started, sendSnapshot, post);
+      }),
+      document.onDidLoad(() => {
+        if (record.webviewReady) sendSnapshot();
+      }),
+      panel.onDidChangeViewState((e) => {
+        if (e.webviewPanel.active) this.activeRecord = record;
+      }),
+      panel.onDidDispose(() => {
+        this.editors.delete(record);
+        if (this.activeRecord === record) this.activeRecord = undefined;
+        for (const s of subs) s.dispose();
+      }),
+    ];
+  }
+
+  private handleMessage(
+    msg: WebviewToHost,
+    record: EditorRecord,
+    started: number,
+    sendSnapshot: () => void,
+    post: (m: HostToWebview) => void,
+  ): void {
+    switch (msg.type) {
+      case 'ready':
+        if (msg.protocolVersion !== PROTOCOL_VERSION) {
+          this.log.warn(`Webview protocol ${msg.protocolVersion} differs from host ${PROTOCOL_VERSION}`);
+        }
+        record.webviewReady = true;
+        sendSnapshot();
+        return;
+      case 'rendered':
+        if (msg.stateKind !== 'loading' && record.firstViewMs === undefined) {
+          record.firstViewMs = performance.now() - started;
+          this.log.info(`First view of ${basename(record.document.uri)} in ${record.firstViewMs.toFixed(0)} ms`);
+        }
+        return;
+      case 'log':
+        this.log[msg.level](`[webview] ${msg.message}`);
+        return;
+      case 'request':
+        switch (msg.method) {
+          case 'revealInExplorer':
+            void vscode.commands.executeCommand('revealInExplorer', record.document.uri);
+            post({ type: 'response', id: msg.id, ok: null });
+            return;
+          default:
+            return assertNever(msg.method);
+        }
+      default:
+        return assertNever(msg);
+    }
+  }
+}
+
+function basename(uri: vscode.Uri): string {
+  const parts = uri.path.split('/');
+  return parts[parts.length - 1] || uri.path;
+}
+
+function safePreview(x: unknown): string {
+  try {
+    return JSON.stringify(x)?.slice(0, 200) ?? String(x);
+  } catch {
+    return '[unserialisable]';
+  }
+}

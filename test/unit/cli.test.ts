@@ -1,0 +1,97 @@
+/** The built CLI (dist/cli.js), as a user runs it. */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { REPO_ROOT, SAMPLE_MODEL } from '../helpers/paths';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+}
+
+test('package.json bin points at the built CLI', () => {
+  assert.equal(path.resolve(REPO_ROOT, pkg.bin.quantlens), CLI);
+  assert.ok(fs.existsSync(CLI), 'dist/cli.js is built');
+  assert.match(fs.readFileSync(CLI, 'utf8').slice(0, 30), /^#!\/usr\/bin\/env node/);
+});
+
+test('--version prints the package version', () => {
+  const r = cli('--version');
+  assert.equal(r.status, 0);
+  assert.equal(r.stdout.trim(), pkg.version);
+});
+
+test('--help lists the commands', () => {
+  const r = cli('--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /quantlens inspect <model>/);
+  assert.match(r.stdout, /quantlens convert <model> --out <file>/);
+});
+
+test('inspect --json on mnist-12 reports the model', () => {
+  const r = cli('inspect', SAMPLE_MODEL, '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout);
+  assert.equal(s.format, 'onnx');
+  assert.equal(s.nodeCount, 12);
+  assert.deepEqual(s.inputs, [{ name: 'Input3', dtype: 'float32', shape: [1, 1, 28, 28] }]);
+  assert.deepEqual(s.outputs, [{ name: 'Plus214_Output_0', dtype: 'float32', shape: [1, 10] }]);
+  for (const k of ['producer', 'opsetOrVersion', 'opHistogram', 'initializerCount', 'parameterCount', 'subgraphCount', 'quantization']) assert.ok(k in s, k);
+});
+
+test('inspect without --json prints a readable summary', () => {
+  const r = cli('inspect', SAMPLE_MODEL);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Input3: float32\[1,1,28,28\]/);
+  assert.match(r.stdout, /nodes: 12/);
+});
+
+test('bad input: one clear line on stderr, non-zero exit, no stack trace', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-'));
+  const cases: [string[], RegExp, number][] = [
+    [['inspect', path.join(dir, 'missing.onnx')], /does not exist/, 1],
+    [['inspect', dir], /is a folder/, 1],
+    [['frobnicate'], /unknown command 'frobnicate'/, 2],
+    [['inspect'], /exactly one model path/, 2],
+    [['convert', SAMPLE_MODEL], /--out/, 2],
+    [['convert', SAMPLE_MODEL, '--out', SAMPLE_MODEL], /never overwrites/, 2],
+  ];
+  const empty = path.join(dir, 'empty.onnx');
+  fs.writeFileSync(empty, '');
+  cases.push([['inspect', empty], /empty/, 1]);
+  const text = path.join(dir, 'notes.txt');
+  fs.writeFileSync(text, 'hello, this is not a model at all');
+  cases.push([['inspect', text], /not an ONNX or TFLite model/, 1]);
+  for (const [args, re, code] of cases) {
+    const r = cli(...args);
+    assert.equal(r.status, code, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('convert round-trips mnist-12 and never touches the source', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-'));
+  const before = fs.readFileSync(SAMPLE_MODEL);
+  const out = path.join(dir, 'copy.onnx');
+  const r = cli('convert', SAMPLE_MODEL, '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.statSync(out).size > 0);
+  assert.deepEqual(fs.readFileSync(SAMPLE_MODEL), before);
+  const again = JSON.parse(cli('inspect', out, '--json').stdout);
+  const orig = JSON.parse(cli('inspect', SAMPLE_MODEL, '--json').stdout);
+  assert.deepEqual({ ...again, fileSize: 0 }, { ...orig, fileSize: 0 });
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('version constant equals package.json', async () => {
+  const { VERSION } = await import('../../src/core/version');
+  assert.equal(VERSION, pkg.version);
+});

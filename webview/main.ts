@@ -1,0 +1,45 @@
+/** Webview entry: handshake, then render whatever snapshot the host sends. */
+import { PROTOCOL_VERSION, type HostToWebview, type SnapshotMessage } from '../src/protocol';
+import { h } from './dom';
+import { renderError, renderSummary } from './summaryView';
+import { vscode } from './vscodeApi';
+
+const app = document.getElementById('app')!;
+let revision = -1;
+
+function render(msg: SnapshotMessage): void {
+  // Stale snapshots (an older revision arriving late) are dropped.
+  if (msg.revision < revision) return;
+  revision = msg.revision;
+  const s = msg.state;
+  const view =
+    s.kind === 'loaded' ? renderSummary(msg.fileName, s.summary)
+    : s.kind === 'error' ? renderError(msg.fileName, s.message, s.code)
+    : h('p', { class: 'ql-muted', 'data-testid': 'loading' }, `Loading ${msg.fileName}…`);
+  app.replaceChildren(view);
+  const saved = vscode.getState();
+  if (saved?.scrollTop) document.scrollingElement?.scrollTo(0, saved.scrollTop);
+  // Report after the browser has painted, so the host can time the first real view.
+  requestAnimationFrame(() => setTimeout(() => vscode.postMessage({ type: 'rendered', revision: msg.revision, stateKind: s.kind }), 0));
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+  const msg = event.data;
+  switch (msg?.type) {
+    case 'snapshot':
+      render(msg);
+      break;
+    case 'response':
+      break;
+    default:
+      break;
+  }
+});
+
+let scrollTimer: number | undefined;
+window.addEventListener('scroll', () => {
+  clearTimeout(scrollTimer);
+  scrollTimer = window.setTimeout(() => vscode.setState({ ...vscode.getState(), scrollTop: document.scrollingElement?.scrollTop ?? 0 }), 150);
+});
+
+vscode.postMessage({ type: 'ready', protocolVersion: PROTOCOL_VERSION });

@@ -1,0 +1,17 @@
+/** The one handle on the host. Typed by the protocol; tests replace acquireVsCodeApi with a stand-in. */
+import type { WebviewToHost } from '../src/protocol';
+
+interface VsCodeApi<S> {
+  postMessage(msg: WebviewToHost): void;
+  getState(): S | undefined;
+  setState(state: S): void;
+}
+
+declare function acquireVsCodeApi<S = unknown>(): VsCodeApi<S>;
+
+export interface PersistedState {
+  /** Scroll position of the summary view, restored when the tab comes back. */
+  scrollTop?: number;
+}
+
+export const vscode: VsCodeApi<PersistedState> = acquireVsCodeApi<PersistedState>();
