@@ -44,6 +44,8 @@ export interface Constant {
   dtype: DType;
   shape: number[];
   data: TensorData;
+  /** Format-specific data only that format's writer reads (see Model.formatExtras). */
+  formatExtras?: Record<string, unknown>;
 }
 
 /** Quantization of an already-quantized tensor: real = scale * (q - zeroPoint). */
