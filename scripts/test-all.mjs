@@ -14,8 +14,8 @@ const LAYERS = {
   static: ['test/static'],
   unit: ['test/unit', 'test/corpus'],
   webview: ['test/webview'],
-  integration: ['test/integration'],
-  e2e: ['test/e2e'],
+  integration: ['test/integration/integration.test.ts'],
+  e2e: ['test/e2e/e2e.test.ts'],
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -25,6 +25,7 @@ for (const l of layers) if (!LAYERS[l]) { console.error(`unknown layer '${l}' (o
 function testFiles(dirs) {
   const files = [];
   for (const d of dirs) {
+    if (d.endsWith('.ts')) { if (fs.existsSync(d)) files.push(d); continue; }
     if (!fs.existsSync(d)) continue;
     for (const f of fs.readdirSync(d).sort()) if (f.endsWith('.test.ts')) files.push(path.join(d, f));
   }

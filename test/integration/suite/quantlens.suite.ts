@@ -1,0 +1,191 @@
+/**
+ * Integration tests inside a real VS Code extension host (code-server here, desktop VS Code through
+ * @vscode/test-cli elsewhere). Mocha TDD UI; only the `vscode` API and Node built-ins.
+ *
+ * Reference values, independent of QuantLens's own parsers:
+ * - mnist-12.onnx, from python3-onnx 1.12 (`onnx.load` → graph.node / graph.input / graph.output):
+ *   12 nodes {Add 3, Conv 2, Relu 2, MaxPool 2, Reshape 2, MatMul 1}; input Input3 float [1,1,28,28];
+ *   output Plus214_Output_0 float [1,10].
+ * - hello_world_float.tflite, from `flatc --json` with TFLite's schema and ../shared/models/MANIFEST.md:
+ *   3 operators, all FULLY_CONNECTED; input serving_default_dense_input:0 FLOAT32 shape [1,1]
+ *   (shape_signature [-1,1]: dynamic batch); output StatefulPartitionedCall:0 FLOAT32 [1,1] ([-1,1]).
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  closeAllEditors,
+  findCustomTab,
+  getApi,
+  getExtension,
+  MNIST,
+  openInQuantLens,
+  TFLITE,
+  VIEW_TYPE,
+  waitFor,
+  waitForDocument,
+  workspaceFile,
+} from './helpers';
+
+/** Budget for activation (no model parsing, no onnxruntime): generous for a busy 2-core machine. */
+const ACTIVATION_BUDGET_MS = 3000;
+
+/** Every sign that onnxruntime-node is loaded in this process: module cache entries and mapped native libraries. */
+function onnxRuntimeTraces(): string[] {
+  const traces = Object.keys(require.cache).filter((k) => /[\\/]onnxruntime-(node|common)[\\/]/.test(k));
+  if (process.platform === 'linux') {
+    // The native binding and libonnxruntime are dlopen()ed: they show up in the process's memory map
+    // however they were loaded (require, import(), a worker thread).
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n');
+    traces.push(...new Set(maps.filter((l) => /onnxruntime/i.test(l)).map((l) => l.slice(l.indexOf('/')))));
+  }
+  return traces;
+}
+
+/**
+ * Runs quantlens.showModelSummary until it answers. The tab turns active in the workbench a moment
+ * before the extension host hears that its panel became active, so one call right after a tab
+ * switch can still see the previous editor.
+ */
+async function summaryOfActiveEditor(): Promise<{ nodeCount: number }> {
+  return waitFor('quantlens.showModelSummary to return a summary', () =>
+    vscode.commands.executeCommand<{ nodeCount: number } | undefined>('quantlens.showModelSummary'),
+  );
+}
+
+/** ONNX protobuf that cannot parse: 0xff bytes make wire type 7, which does not exist. */
+function corruptBytes(): Uint8Array {
+  const bytes = new Uint8Array(4096);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = i % 3 === 0 ? 0xff : (i * 131) & 0xff;
+  return bytes;
+}
+
+suite('QuantLens in a real VS Code', () => {
+  suiteSetup(async () => {
+    await closeAllEditors();
+    for (const name of [MNIST, TFLITE]) {
+      await vscode.workspace.fs.stat(workspaceFile(name)).then(
+        () => undefined,
+        () => assert.fail(`fixture ${name} is missing from the workspace ${workspaceFile('').fsPath}`),
+      );
+    }
+  });
+
+  suiteTeardown(async () => {
+    await closeAllEditors();
+  });
+
+  test('activates cheaply: returns its API and does not load onnxruntime-node', async () => {
+    const ext = getExtension();
+    assert.deepEqual(onnxRuntimeTraces(), [], 'onnxruntime-node was loaded before QuantLens activated');
+    const wasActive = ext.isActive;
+    const started = performance.now();
+    const api = await ext.activate();
+    const activationMs = performance.now() - started;
+    assert.equal(ext.isActive, true);
+    assert.equal(typeof api.openDocuments, 'function');
+    assert.equal(api.version, (ext.packageJSON as { version: string }).version);
+    assert.deepEqual(api.openDocuments(), [], 'no model is open yet');
+    if (!wasActive) {
+      assert.ok(activationMs < ACTIVATION_BUDGET_MS, `activation took ${activationMs.toFixed(0)} ms (budget ${ACTIVATION_BUDGET_MS} ms)`);
+    }
+    assert.deepEqual(onnxRuntimeTraces(), [], 'activation loaded onnxruntime-node');
+  });
+
+  test('vscode.openWith opens mnist-12.onnx in a quantlens.modelEditor tab', async () => {
+    const uri = workspaceFile(MNIST);
+    const tab = await openInQuantLens(uri);
+    assert.ok(tab.input instanceof vscode.TabInputCustom);
+    assert.equal(tab.input.viewType, VIEW_TYPE);
+    assert.equal(tab.input.uri.toString(), uri.toString());
+    assert.equal(tab.label, MNIST);
+  });
+
+  test('the API reports the summary of mnist-12.onnx and its webview becomes ready', async () => {
+    const api = await getApi();
+    const uri = workspaceFile(MNIST);
+    const doc = await waitForDocument(api, uri);
+    assert.equal(doc.error, undefined);
+    const s = doc.summary;
+    assert.ok(s);
+    assert.equal(s.format, 'onnx');
+    assert.deepEqual(s.inputs, [{ name: 'Input3', dtype: 'float32', shape: [1, 1, 28, 28] }]);
+    assert.deepEqual(s.outputs, [{ name: 'Plus214_Output_0', dtype: 'float32', shape: [1, 10] }]);
+    assert.equal(s.nodeCount, 12);
+    assert.deepEqual(s.opHistogram, { Add: 3, Conv: 2, Relu: 2, MaxPool: 2, Reshape: 2, MatMul: 1 });
+    await waitFor('the mnist-12.onnx webview to report ready', () =>
+      api.openDocuments().some((d) => d.uri === uri.toString() && d.webviewReady),
+    );
+  });
+
+  test('quantlens.showModelSummary returns the active model\'s summary', async () => {
+    const api = await getApi();
+    const uri = workspaceFile(MNIST);
+    await openInQuantLens(uri);
+    const expected = (await waitForDocument(api, uri)).summary;
+    assert.ok(expected);
+    const summary = await summaryOfActiveEditor();
+    assert.deepEqual(summary, expected);
+    assert.equal(summary.nodeCount, 12);
+  });
+
+  test('a corrupt .onnx gives an error entry, not a crash, and the extension host carries on', async () => {
+    const api = await getApi();
+    const corrupt = workspaceFile('corrupt.onnx');
+    await vscode.workspace.fs.writeFile(corrupt, corruptBytes());
+    const tab = await openInQuantLens(corrupt);
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, VIEW_TYPE);
+    const doc = await waitForDocument(api, corrupt);
+    assert.equal(doc.summary, undefined);
+    assert.equal(typeof doc.error, 'string');
+    assert.ok(doc.error!.length > 0, 'the error entry has a message');
+    // The summary command on a broken model answers (no summary) instead of throwing. Polled, as
+    // the extension may still see mnist-12.onnx as active for a moment.
+    await waitFor('quantlens.showModelSummary to answer "no summary" for the corrupt model', async () =>
+      (await vscode.commands.executeCommand('quantlens.showModelSummary')) === undefined,
+    );
+
+    // Still alive and still working: the extension answers and a good model opens again.
+    assert.equal(getExtension().isActive, true);
+    const mnist = workspaceFile(MNIST);
+    await openInQuantLens(mnist);
+    assert.equal((await summaryOfActiveEditor()).nodeCount, 12);
+  });
+
+  test('quantlens.openModel opens a TFLite model: hello_world_float.tflite', async () => {
+    const api = await getApi();
+    const uri = workspaceFile(TFLITE);
+    await vscode.commands.executeCommand('quantlens.openModel', uri);
+    const tab = await waitFor('an active QuantLens tab for the TFLite model', () => {
+      const t = findCustomTab(uri);
+      return t?.isActive ? t : undefined;
+    });
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, VIEW_TYPE);
+    const doc = await waitForDocument(api, uri);
+    assert.equal(doc.error, undefined);
+    const s = doc.summary;
+    assert.ok(s);
+    assert.equal(s.format, 'tflite');
+    assert.equal(s.nodeCount, 3);
+    assert.deepEqual(s.opHistogram, { FULLY_CONNECTED: 3 });
+    // The batch dimension is dynamic (shape_signature -1): reported as 1 (shape) or null (unknown).
+    const io = (list: typeof s.inputs) => list.map((v) => ({ ...v, shape: v.shape?.map((d, i) => (i === 0 && d === null ? 1 : d)) }));
+    assert.deepEqual(io(s.inputs), [{ name: 'serving_default_dense_input:0', dtype: 'float32', shape: [1, 1] }]);
+    assert.deepEqual(io(s.outputs), [{ name: 'StatefulPartitionedCall:0', dtype: 'float32', shape: [1, 1] }]);
+    await waitFor('the TFLite webview to report ready', () =>
+      api.openDocuments().some((d) => d.uri === uri.toString() && d.webviewReady),
+    );
+  });
+
+  // Last, because it loads onnxruntime-node into this extension host on purpose: proves the check in
+  // the first test can see the library when it is there, so its "not loaded" is meaningful.
+  test('the onnxruntime check sees onnxruntime-node once it is loaded', () => {
+    const modulePath = path.join(getExtension().extensionPath, 'node_modules', 'onnxruntime-node');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort = require(modulePath) as { InferenceSession?: unknown };
+    assert.equal(typeof ort.InferenceSession, 'function');
+    const traces = onnxRuntimeTraces();
+    assert.ok(traces.some((t) => t.includes('onnxruntime-node')), `no trace found: ${JSON.stringify(traces)}`);
+  });
+});
