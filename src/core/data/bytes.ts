@@ -1,0 +1,136 @@
+/**
+ * Reading files a piece at a time, so a large data file is never held whole in memory:
+ * positional reads for plain files, and a sequential reader for gzip streams.
+ */
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { DataError } from './errors';
+
+export interface ByteSource {
+  /** Exactly `length` bytes at `offset` (offsets must not go backwards for gzip sources). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  /** Size in bytes when known (plain files). */
+  readonly size?: number;
+  close(): Promise<void>;
+}
+
+function ioError(file: string, e: unknown): DataError {
+  return new DataError('io', `Cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+}
+
+/** Random access to a plain file. */
+export async function openFileSource(file: string): Promise<ByteSource> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, 'r');
+  } catch (e) {
+    throw ioError(file, e);
+  }
+  const size = (await fh.stat()).size;
+  return {
+    size,
+    async read(offset, length) {
+      if (offset + length > size) {
+        throw new DataError('bad-file', `${file} is truncated: needs bytes ${offset}..${offset + length} but has ${size}`, { file });
+      }
+      const buf = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) throw new DataError('bad-file', `${file} ended early at byte ${offset + got}`, { file });
+        got += bytesRead;
+      }
+      return buf;
+    },
+    async close() {
+      await fh.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Sequential access to the inflated content of a gzip file. */
+export function openGzipSource(file: string): ByteSource {
+  const input = fs.createReadStream(file);
+  const gunzip = zlib.createGunzip();
+  const stream = input.pipe(gunzip);
+  input.on('error', (e) => gunzip.destroy(e));
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let buffered: Buffer[] = [];
+  let bufferedLen = 0;
+  let pos = 0; // stream offset of the first buffered byte
+  let done = false;
+  const pull = async (): Promise<boolean> => {
+    if (done) return false;
+    let r: IteratorResult<Buffer>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      throw new DataError('bad-file', `${file} is not a valid gzip stream: ${(e as Error).message}`, { file, cause: e });
+    }
+    if (r.done) { done = true; return false; }
+    buffered.push(r.value);
+    bufferedLen += r.value.length;
+    return true;
+  };
+  return {
+    async read(offset, length) {
+      if (offset < pos) throw new Error(`gzip source ${file} cannot seek backwards (${offset} < ${pos})`);
+      while (pos + bufferedLen < offset + length) {
+        if (!(await pull())) {
+          throw new DataError('bad-file', `${file} is truncated: needs inflated bytes up to ${offset + length} but has ${pos + bufferedLen}`, { file });
+        }
+        // drop chunks entirely before the requested offset to keep memory bounded
+        while (buffered.length && pos + buffered[0].length <= offset) {
+          pos += buffered[0].length;
+          bufferedLen -= buffered[0].length;
+          buffered.shift();
+        }
+      }
+      const all = buffered.length === 1 ? buffered[0] : Buffer.concat(buffered, bufferedLen);
+      buffered = [all];
+      const start = offset - pos;
+      const out = new Uint8Array(length);
+      out.set(all.subarray(start, start + length));
+      // keep only what lies beyond this read
+      const rest = all.subarray(start + length);
+      pos = offset + length;
+      buffered = rest.length ? [rest] : [];
+      bufferedLen = rest.length;
+      return out;
+    },
+    async close() {
+      stream.destroy();
+      input.destroy();
+    },
+  };
+}
+
+/** True when the file starts with the gzip magic bytes. */
+export async function isGzipFile(file: string): Promise<boolean> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const b = new Uint8Array(2);
+    const { bytesRead } = await fh.read(b, 0, 2, 0);
+    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads a whole file, refusing files above `maxBytes`. */
+export async function readWholeFile(file: string, maxBytes: number): Promise<Uint8Array> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (e) {
+    throw ioError(file, e);
+  }
+  if (st.size > maxBytes) {
+    throw new DataError('too-large', `${file} is ${st.size} bytes, above the ${maxBytes}-byte limit for files read whole`, { file });
+  }
+  try {
+    return new Uint8Array(await fs.promises.readFile(file));
+  } catch (e) {
+    throw ioError(file, e);
+  }
+}
