@@ -10,7 +10,7 @@ const target = process.env.QUANTLENS_VSIX_TARGET ?? 'linux-x64';
 const out = path.join(root, `${pkg.name}-${target}-${pkg.version}.vsix`);
 
 execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
-execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--target', target, '--out', out, '--allow-missing-repository', '--skip-license'], {
+execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--target', target, '--out', out, '--allow-missing-repository'], {
   cwd: root,
   stdio: 'inherit',
 });

@@ -19,16 +19,7 @@ import { summarize } from '../../src/core/summary';
 
 const SEED = Number(process.env.QUANTLENS_FUZZ_SEED ?? 20240611);
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../src/core/random';
 
 const CORPUS = [
   path.join(SHARED_MODELS, 'onnx', 'mnist', 'mnist-12.onnx'),

@@ -14,6 +14,7 @@
  *   compileModel, LiteRtTensorBuffer, CompiledModel.run) directly with raw bytes, which works for
  *   every element type the runtime supports (int8, int16, ...).
  */
+import { mulberry32 } from '../../src/core/random';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -201,16 +202,7 @@ export async function runLiteRt(modelBytes: Uint8Array, makeInput: (info: Tensor
 }
 
 /** Mulberry32: a tiny seeded PRNG so inputs (and failures) reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /** Deterministic input bytes for a tensor: floats in [-1, 1), small ints, full-range bytes. */
 export function deterministicInput(info: TensorInfo, seed: number): Uint8Array {

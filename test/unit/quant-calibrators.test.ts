@@ -14,16 +14,12 @@ import {
   createCalibrator, loadRanges, parseRanges, percentileRange, rangesToJson, saveRanges, type CalibrationResult,
 } from '../../src/core/quant/calibrators';
 import { ModelError } from '../../src/core/errors';
+import { mulberry32 } from '../../src/core/random';
 
+/** Uniform in (0, 1): never exactly 0, so log() in Box-Muller stays finite. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() + 0.5 / 4294967296;
 }
 const gaussian = (n: number, seed: number, sigma = 1, mu = 0) => {
   const r = rng(seed);

@@ -13,6 +13,7 @@
  *
  * Random data is produced only when asked for (`synthetic`), and then the result says so loudly.
  */
+import { mulberry32 } from '../random';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
@@ -677,17 +678,7 @@ export async function openCalibrationData(source: string | null, opts: LoadOptio
 // ---------------------------------------------------------------------------------------------
 // Synthetic data
 
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Seeded random samples for the inputs, flagged with SYNTHETIC_WARNING. */
 export function syntheticData(inputs: InputSpec[], o: SyntheticOptions): CalibrationData {

@@ -3,6 +3,7 @@
  * loaders: typed arrays per dtype, little/big-endian decoding, float16 and bfloat16, and
  * checked conversion to a model input's element type.
  */
+import { halfToNumber } from '../formats/onnx/dtypes';
 import type { Dim, DType } from '../model';
 import { DataError } from './errors';
 
@@ -115,15 +116,8 @@ export function arrayToBytes(a: TensorArray): Uint8Array {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** IEEE half bits -> number. */
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+/** IEEE half bits -> number (one decoder for the whole core). */
+export const halfToFloat = halfToNumber;
 
 /** number -> IEEE half bits, round to nearest even, overflow to infinity. */
 export function floatToHalf(x: number): number {
