@@ -14,6 +14,7 @@ export function h(tag: string, attrs: Record<string, string | number | boolean |
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
+    if (k === 'style') throw new Error('style attributes are blocked by the CSP: set el.style properties instead');
     if (k === 'class') el.className = String(v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }

@@ -35,6 +35,13 @@ function ioTable(testId: string, caption: string, rows: IoSummary[]): HTMLElemen
   );
 }
 
+/** Style attributes are blocked by the CSP; CSSOM properties are not. */
+function bar(fraction: number): HTMLElement {
+  const el = h('div', { class: 'ql-bar' });
+  el.style.width = `${Math.max(2, Math.round(fraction * 100))}%`;
+  return el;
+}
+
 function histogram(summary: ModelSummary): HTMLElement {
   const entries = Object.entries(summary.opHistogram).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const max = entries.length ? entries[0][1] : 1;
@@ -45,8 +52,7 @@ function histogram(summary: ModelSummary): HTMLElement {
         h('tr', { 'data-testid': 'op-row', 'data-op': op, 'data-count': count },
           h('td', { class: 'ql-mono' }, op),
           h('td', { class: 'ql-num' }, String(count)),
-          h('td', { class: 'ql-bar-cell', 'aria-hidden': 'true' },
-            h('div', { class: 'ql-bar', style: `width:${Math.max(2, Math.round((count / max) * 100))}%` })),
+          h('td', { class: 'ql-bar-cell', 'aria-hidden': 'true' }, bar(count / max)),
         ))),
     ),
   );

@@ -128,11 +128,15 @@ export function detectQuantization(model: Model): QuantizationSummary {
         if (QOPERATOR_OPS.has(op)) schemes.add('qoperator');
         else if (DYNAMIC_OPS.has(op)) schemes.add('dynamic');
         if (QOPERATOR_OPS.has(op) || DYNAMIC_OPS.has(op) || QDQ_OPS.has(op)) quantOps[op] = (quantOps[op] ?? 0) + 1;
-        // QDQ: a DequantizeLinear that feeds a float compute op (not just a boundary Q→DQ chain).
-        if (op === 'DequantizeLinear') {
-          const out = g.values.get(n.outputs[0] ?? '');
-          const feedsCompute = out?.consumers.some((ci) => !QDQ_OPS.has(g.nodes[ci].opType));
-          if (feedsCompute) schemes.add('qdq');
+        // QDQ: a float op sandwiched between DequantizeLinear inputs and a QuantizeLinear output.
+        // QOperator models also have DQ nodes, but only at boundaries, never with a Q after the op.
+        if (!QDQ_OPS.has(op)) {
+          const fedByDq = n.inputs.some((name) => {
+            const p = g.values.get(name)?.producer;
+            return p !== undefined && g.nodes[p].opType === 'DequantizeLinear';
+          });
+          const feedsQ = fedByDq && n.outputs.some((name) => g.values.get(name)?.consumers.some((ci) => g.nodes[ci].opType === 'QuantizeLinear'));
+          if (feedsQ) schemes.add('qdq');
         }
       }
     }
@@ -144,16 +148,19 @@ export function detectQuantization(model: Model): QuantizationSummary {
         else if (dt === 'float16') fp16Weights++;
         else if (dt === 'int8' || dt === 'uint8' || dt === 'int4' || dt === 'uint4') intWeights++;
       } else if (model.format === 'tflite') {
-        if (dt === 'int8' || dt === 'uint8') int8Activations++;
-        else if (dt === 'int16') int16Activations++;
+        if ((dt === 'int8' || dt === 'uint8') && v.quant) int8Activations++;
+        else if (dt === 'int16' && v.quant) int16Activations++;
         else if (dt === 'float32') floatActivations++;
       }
     }
   }
 
   if (model.format === 'tflite') {
-    if (int16Activations > 0 && quantizedTensorCount > 0) schemes.add('tflite-int16x8');
-    else if (int8Activations > 0 && quantizedTensorCount > 0) schemes.add('tflite-int8');
+    // 16x8 models keep some ops in int8, and int8 models may carry an int16 tensor or two (LSTM
+    // state): call it 16x8 when int16 makes up at least a quarter of the quantized activations.
+    const quantActs = int8Activations + int16Activations;
+    if (quantActs > 0 && int16Activations / quantActs >= 0.25) schemes.add('tflite-int16x8');
+    else if (int8Activations > 0) schemes.add('tflite-int8');
     else if (intWeights > 0 && floatActivations > 0) schemes.add('tflite-dynamic-range');
   }
   if (schemes.size === 0 && fp16Weights > 0 && fp16Weights >= floatWeights) schemes.add('fp16');
