@@ -24,6 +24,29 @@ const copyAssets = {
   },
 };
 
+/**
+ * Graph view (issue 4): `import src from './x?worker-source'` bundles x.ts as a separate IIFE and
+ * inlines its text, so the webview can start the layout worker from a blob: URL (a VS Code webview
+ * cannot start a worker from its resource URLs, and its CSP allows `worker-src blob:`).
+ */
+const inlineWorker = {
+  name: 'inline-worker',
+  setup(build) {
+    build.onResolve({ filter: /\?worker-source$/ }, (args) => {
+      let file = path.resolve(args.resolveDir, args.path.replace(/\?worker-source$/, ''));
+      if (!fs.existsSync(file)) file += '.ts';
+      return { path: file, namespace: 'worker-source' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'worker-source' }, async (args) => {
+      const r = await esbuild.build({
+        entryPoints: [args.path], bundle: true, write: false, metafile: true, format: 'iife', platform: 'browser',
+        target: 'chrome120', minify: production, legalComments: 'none', logLevel: 'warning',
+      });
+      return { contents: r.outputFiles[0].text, loader: 'text', watchFiles: Object.keys(r.metafile.inputs).map((f) => path.resolve(root, f)) };
+    });
+  },
+};
+
 const common = {
   bundle: true,
   minify: production,
@@ -41,7 +64,9 @@ const nodeCommon = {
 };
 
 const builds = [
-  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts' }, outdir: out },
+  // The host bundle stays small; the core is a second bundle it requires on first use.
+  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts' }, outdir: out, external: [...nodeCommon.external, './core.js'] },
+  { ...nodeCommon, entryPoints: { core: 'src/core/api.ts' }, outdir: out },
   {
     ...nodeCommon,
     entryPoints: { cli: 'src/cli/quantlens.ts' },
@@ -55,7 +80,7 @@ const builds = [
     platform: 'browser',
     format: 'iife',
     target: 'chrome120',
-    plugins: [copyAssets],
+    plugins: [copyAssets, inlineWorker],
   },
 ];
 

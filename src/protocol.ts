@@ -6,6 +6,7 @@
  * notifications are one-way. Notifications that describe document state carry `revision`, and the
  * webview drops any older than what it already has.
  */
+import type { GraphView } from './core/graphView';
 import type { ModelSummary } from './core/summary';
 
 export const PROTOCOL_VERSION = 1;
@@ -59,7 +60,7 @@ export interface SnapshotMessage {
 
 export type ViewState =
   | { kind: 'loading' }
-  | { kind: 'loaded'; summary: ModelSummary; openTimeMs: number }
+  | { kind: 'loaded'; summary: ModelSummary; openTimeMs: number; /** Graph view model (see the block at the end). */ graph?: GraphView }
   | { kind: 'error'; message: string; code: string };
 
 export interface ResponseMessage {
@@ -112,3 +113,10 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
 export function assertNever(x: never): never {
   throw new Error(`Unhandled message: ${JSON.stringify(x)}`);
 }
+
+// ---- graph view (issue 4) ---------------------------------------------------------------------
+// The `loaded` state carries the main graph as a compact view model built by the core
+// (src/core/graphView.ts: plain arrays, structured-clones cheaply). It is optional so a host that
+// failed to build it still shows the summary. The webview imports the types from here, never
+// from core.
+export type { GraphView, GvEdge, GvGroup, GvNode, GvNodeKind, GvTensor } from './core/graphView';

@@ -1,10 +1,10 @@
 /** The document behind one open model editor: the model (read-only) and how it was loaded. */
 import * as vscode from 'vscode';
-import { describeError, isModelError } from '../core/errors';
+import type { GraphView } from '../core/graphView';
 import type { Model } from '../core/model';
-import { openModelBytes, openModelFile } from '../core/open';
-import { summarize, type ModelSummary } from '../core/summary';
+import type { ModelSummary } from '../core/summary';
 import type { ViewState } from '../protocol';
+import { loadCore } from './lazyCore';
 
 export class ModelDocument implements vscode.CustomDocument {
   private _state: ViewState = { kind: 'loading' };
@@ -37,6 +37,7 @@ export class ModelDocument implements vscode.CustomDocument {
 
   private async load(): Promise<void> {
     const t0 = performance.now();
+    const { openModelBytes, openModelFile, summarize, describeError, isModelError, buildGraphView } = loadCore();
     try {
       // Local files are read lazily (weights stay on disk); other schemes (remote, virtual) are
       // read whole through the workspace file system.
@@ -44,7 +45,14 @@ export class ModelDocument implements vscode.CustomDocument {
         ? await openModelFile(this.uri.fsPath)
         : await openModelBytes(await vscode.workspace.fs.readFile(this.uri), this.uri.path);
       this._model = model;
-      this._state = { kind: 'loaded', summary: summarize(model), openTimeMs: performance.now() - t0 };
+      // The graph view model rides along in the snapshot; if it cannot be built the summary still shows.
+      let graph: GraphView | undefined;
+      try {
+        graph = buildGraphView(model);
+      } catch {
+        graph = undefined;
+      }
+      this._state = { kind: 'loaded', summary: summarize(model), openTimeMs: performance.now() - t0, graph };
     } catch (e) {
       this._state = {
         kind: 'error',

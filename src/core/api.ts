@@ -1,0 +1,9 @@
+/**
+ * The core's surface for the extension host, bundled separately (dist/core.js) and loaded on first
+ * use, so activating the extension does not parse a megabyte of format code.
+ */
+export { openModelBytes, openModelFile, detectFormat } from './open';
+export { summarize, detectQuantization } from './summary';
+export { describeError, isModelError, ModelError } from './errors';
+export { readConstantValues, tensorStats } from './tensor';
+export { buildGraphView } from './graphView';

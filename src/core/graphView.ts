@@ -1,0 +1,288 @@
+/**
+ * Model → a compact view model of one graph for the webview's graph view. Plain arrays and
+ * numbers only (no Maps, no class instances, no bigint, no tensor bytes), so it structured-clones
+ * cheaply to the webview and on to its layout worker.
+ *
+ * Name scopes ('/encoder/layer.3/attn/MatMul', or TFLite tensor names 'model/conv2d/Relu') become
+ * a tree of groups. A group with too many direct members is split into synthetic chunks of
+ * consecutive members, so no single layout ever has to place more than CHUNK items: layout
+ * libraries are super-linear (and recursive: both dagre and elkjs overflow the stack on a chain of
+ * ~2,000 nodes), and a 50,000-node graph must still open in a few seconds.
+ */
+import { formatShape, mainGraph, type AttributeValue, type Dim, type Graph, type Model, type QuantParams } from './model';
+
+export type GvNodeKind = 'op' | 'input' | 'output';
+
+export interface GvNode {
+  /** Index into GraphView.nodes. */
+  id: number;
+  name: string;
+  opType: string;
+  domain: string;
+  kind: GvNodeKind;
+  /** Index into GraphView.groups of the innermost group holding the node; 0 is the root. */
+  group: number;
+  /** Tensor indices; -1 marks an omitted optional input/output. */
+  inputs: number[];
+  outputs: number[];
+  /** Attributes rendered as short display strings. */
+  attrs: { name: string; value: string }[];
+}
+
+export interface GvTensor {
+  name: string;
+  dtype: string;
+  shape: Dim[] | null;
+  /** Initializer / constant-backed tensor (weights): shown in properties, not drawn as an edge. */
+  constant: boolean;
+  /** Node index that writes the tensor, or -1 (graph input, constant). */
+  producer: number;
+  /** Short quantization summary ('scale 0.0039 zp -128', 'per-channel (64) axis 0'), if quantized. */
+  quant?: string;
+}
+
+export interface GvEdge {
+  from: number;
+  to: number;
+  /** Tensor index the edge carries. */
+  tensor: number;
+}
+
+export interface GvGroup {
+  /** Index into GraphView.groups; groups[0] is the root (the whole graph). */
+  id: number;
+  /** The scope segment ('layer.3'), or 'nodes 1–64' for a synthetic chunk. */
+  label: string;
+  /** Full scope path ('/encoder/layer.3'); '' for the root. */
+  path: string;
+  parent: number;
+  depth: number;
+  /** A chunk made only to bound layout size, not a real name scope. */
+  synthetic: boolean;
+  /** Direct child groups and nodes, in graph order. */
+  groups: number[];
+  nodes: number[];
+  /** Number of nodes anywhere below the group. */
+  size: number;
+  /** Most frequent op types below the group, most frequent first (at most 4). */
+  opMix: [string, number][];
+}
+
+export interface GraphView {
+  graphName: string;
+  nodes: GvNode[];
+  tensors: GvTensor[];
+  edges: GvEdge[];
+  groups: GvGroup[];
+  /** Number of op nodes (graph inputs/outputs excluded). */
+  opCount: number;
+}
+
+export interface GraphViewOptions {
+  /** Largest number of direct members (nodes + child groups) a group keeps before chunking. */
+  chunk?: number;
+}
+
+/** Default chunk size: dagre lays out ~64 items in a few tens of ms. */
+export const DEFAULT_CHUNK = 64;
+
+/** The scope path of a node as segments, from its name or else its first output's name. */
+export function scopeOf(nodeName: string, firstOutput: string | undefined): string[] {
+  const pick = (s: string): string[] | undefined => {
+    // TFLite fused names list several ops separated by ';': the first is the scope that matters.
+    const head = s.split(';')[0];
+    if (!head.includes('/')) return undefined;
+    const parts = head.split('/').filter((p) => p.length > 0);
+    parts.pop(); // the last segment names the op itself
+    return parts;
+  };
+  return pick(nodeName) ?? (firstOutput ? pick(firstOutput) : undefined) ?? [];
+}
+
+function shortNumber(x: number): string {
+  if (Number.isInteger(x)) return String(x);
+  return Number(x.toPrecision(5)).toString();
+}
+
+function listPreview(xs: readonly (number | bigint | string)[], max = 8): string {
+  const shown = xs.slice(0, max).map((x) => (typeof x === 'number' ? shortNumber(x) : String(x)));
+  return '[' + shown.join(', ') + (xs.length > max ? `, … (${xs.length})` : '') + ']';
+}
+
+export function formatAttribute(v: AttributeValue): string {
+  switch (v.type) {
+    case 'int': return String(v.value);
+    case 'float': return shortNumber(v.value);
+    case 'string': return v.value.length > 200 ? v.value.slice(0, 200) + '…' : v.value;
+    case 'bool': return String(v.value);
+    case 'ints': case 'floats': case 'strings': return listPreview(v.value);
+    case 'tensor': case 'sparse_tensor': return `tensor ${v.value.dtype}${formatShape(v.value.shape)}`;
+    case 'tensors': return `${v.value.length} tensors`;
+    case 'graph': return `graph ${v.value.name} (${v.value.nodes.length} nodes)`;
+    case 'graphs': return `${v.value.length} graphs`;
+    case 'type': return `${v.value.dtype}${formatShape(v.value.shape)}`;
+    case 'object': {
+      let s: string;
+      try {
+        s = JSON.stringify(v.value, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? 'null';
+      } catch {
+        s = '{…}';
+      }
+      return s.length > 200 ? s.slice(0, 200) + '…' : s;
+    }
+  }
+}
+
+function quantSummary(q: QuantParams | undefined): string | undefined {
+  if (!q || q.scale.length === 0) return undefined;
+  if (q.scale.length === 1) return `scale ${shortNumber(q.scale[0])} zp ${q.zeroPoint[0] ?? 0}`;
+  return `per-channel (${q.scale.length})${q.axis !== undefined ? ` axis ${q.axis}` : ''}`;
+}
+
+/** Builds the view model of `graph` (by default the model's main graph). */
+export function buildGraphView(model: Model, options: GraphViewOptions = {}, graph: Graph = mainGraph(model)): GraphView {
+  const chunk = Math.max(2, options.chunk ?? DEFAULT_CHUNK);
+  const tensors: GvTensor[] = [];
+  const initializers = new Set(graph.initializers);
+  const tensorIndex = new Map<string, number>();
+  const tensorOf = (name: string): number => {
+    if (name === '') return -1;
+    let i = tensorIndex.get(name);
+    if (i === undefined) {
+      const v = graph.values.get(name);
+      i = tensors.length;
+      const t: GvTensor = {
+        name,
+        dtype: v?.type?.dtype ?? v?.constant?.dtype ?? 'unknown',
+        shape: v?.type?.shape ?? v?.constant?.shape ?? null,
+        constant: v?.constant !== undefined || initializers.has(name),
+        producer: -1,
+      };
+      const q = quantSummary(v?.quant);
+      if (q) t.quant = q;
+      tensors.push(t);
+      tensorIndex.set(name, i);
+    }
+    return i;
+  };
+
+  const nodes: GvNode[] = [];
+  const groups: GvGroup[] = [{ id: 0, label: graph.name || 'graph', path: '', parent: -1, depth: 0, synthetic: false, groups: [], nodes: [], size: 0, opMix: [] }];
+  const groupByPath = new Map<string, number>([['', 0]]);
+  // Members of each group in graph order, before chunking: ['g', index] or ['n', index].
+  const members: (readonly ['g' | 'n', number])[][] = [[]];
+  const groupFor = (segments: string[]): number => {
+    let cur = 0;
+    let path = '';
+    for (const seg of segments) {
+      path += '/' + seg;
+      let g = groupByPath.get(path);
+      if (g === undefined) {
+        g = groups.length;
+        groups.push({ id: g, label: seg, path, parent: cur, depth: groups[cur].depth + 1, synthetic: false, groups: [], nodes: [], size: 0, opMix: [] });
+        members.push([]);
+        members[cur].push(['g', g]);
+        groupByPath.set(path, g);
+      }
+      cur = g;
+    }
+    return cur;
+  };
+  const addNode = (n: Omit<GvNode, 'id'>): number => {
+    const id = nodes.length;
+    nodes.push({ id, ...n });
+    members[n.group].push(['n', id]);
+    return id;
+  };
+
+  // Graph inputs first (at the root), then the ops, then graph outputs: graph order is also a
+  // topological order, which keeps chunks of consecutive members meaningful.
+  for (const name of graph.inputs) {
+    const t = tensorOf(name);
+    const id = addNode({ name, opType: 'Input', domain: '', kind: 'input', group: 0, inputs: [], outputs: [t], attrs: [] });
+    tensors[t].producer = id;
+  }
+  for (const n of graph.nodes) {
+    const group = groupFor(scopeOf(n.name, n.outputs.find((o) => o !== '')));
+    const inputs = n.inputs.map(tensorOf);
+    const outputs = n.outputs.map(tensorOf);
+    const id = addNode({
+      name: n.name, opType: n.opType, domain: n.domain, kind: 'op', group, inputs, outputs,
+      attrs: n.attributes.map((a) => ({ name: a.name, value: a.refAttrName ? `@${a.refAttrName}` : formatAttribute(a.value) })),
+    });
+    for (const t of outputs) if (t >= 0) tensors[t].producer = id;
+  }
+  for (const name of graph.outputs) {
+    addNode({ name, opType: 'Output', domain: '', kind: 'output', group: 0, inputs: [tensorOf(name)], outputs: [], attrs: [] });
+  }
+
+  const edges: GvEdge[] = [];
+  for (const n of nodes) {
+    const seen = new Set<number>();
+    for (const t of n.inputs) {
+      if (t < 0 || seen.has(t)) continue;
+      seen.add(t);
+      const p = tensors[t].producer;
+      if (p >= 0 && p !== n.id) edges.push({ from: p, to: n.id, tensor: t });
+    }
+  }
+
+  // Bound the members of every group by chunking (recursively, so chunks of chunks if needed).
+  const chunkGroup = (g: number): void => {
+    let list = members[g];
+    while (list.length > chunk) {
+      const next: (readonly ['g' | 'n', number])[] = [];
+      for (let i = 0; i < list.length; i += chunk) {
+        const part = list.slice(i, i + chunk);
+        const c = groups.length;
+        groups.push({ id: c, label: `${i + 1}–${Math.min(i + chunk, list.length)}`, path: `${groups[g].path}/#${c}`, parent: g, depth: 0, synthetic: true, groups: [], nodes: [], size: 0, opMix: [] });
+        members.push(part);
+        for (const [kind, idx] of part) {
+          if (kind === 'g') groups[idx].parent = c;
+          else nodes[idx].group = c;
+        }
+        next.push(['g', c]);
+      }
+      list = next;
+    }
+    members[g] = list;
+  };
+  const realGroupCount = groups.length;
+  for (let g = 0; g < realGroupCount; g++) chunkGroup(g);
+  for (let g = 0; g < groups.length; g++) {
+    for (const [kind, idx] of members[g]) (kind === 'g' ? groups[g].groups : groups[g].nodes).push(idx);
+  }
+  // Depths, sizes and op mixes, parents before children (a chunk's index can exceed its children's).
+  const order: number[] = [0];
+  for (let i = 0; i < order.length; i++) {
+    const g = groups[order[i]];
+    for (const c of g.groups) {
+      groups[c].depth = g.depth + 1;
+      order.push(c);
+    }
+  }
+  const mix: Map<string, number>[] = groups.map(() => new Map());
+  for (let i = order.length - 1; i >= 0; i--) {
+    const g = groups[order[i]];
+    const m = mix[g.id];
+    for (const n of g.nodes) {
+      if (nodes[n].kind !== 'op') continue;
+      m.set(nodes[n].opType, (m.get(nodes[n].opType) ?? 0) + 1);
+    }
+    g.size += g.nodes.length;
+    for (const c of g.groups) {
+      g.size += groups[c].size;
+      for (const [op, k] of mix[c]) m.set(op, (m.get(op) ?? 0) + k);
+    }
+    g.opMix = [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 4);
+  }
+
+  return { graphName: graph.name, nodes, tensors, edges, groups, opCount: graph.nodes.length };
+}
+
+/** Ancestor groups of a node, outermost (the root, 0) first and its own group last. */
+export function groupChain(view: Pick<GraphView, 'groups' | 'nodes'>, node: number): number[] {
+  const chain: number[] = [];
+  for (let g = view.nodes[node].group; g >= 0; g = view.groups[g].parent) chain.push(g);
+  return chain.reverse();
+}

@@ -1,0 +1,689 @@
+/**
+ * The graph view: a canvas of the laid-out graph, an accessible outline (role tree, one treeitem
+ * per visible node or group, kept in sync with the selection), search with keyboard navigation,
+ * keyboard navigation along edges, and a properties panel. The model summary stays in the side
+ * panel. Every model string goes into the DOM as text (h() / textContent), never as markup.
+ */
+import type { GraphView, GvNode, GvTensor } from '../../src/protocol';
+import type { ModelSummary } from '../../src/core/summary';
+import { h } from '../dom';
+import { formatShape, renderSummary } from '../summaryView';
+import { ItemKind, layoutInputOf, type LayoutResult } from './layout';
+import { LayoutClient } from './layoutClient';
+import { Minimap } from './minimap';
+import { GraphCanvas } from './renderer';
+import { installGraphStyles } from './styles';
+
+export type Selection = { kind: 'node' | 'group'; id: number } | null;
+
+/** What survives hiding the tab or reloading the window (through the webview's getState/setState). */
+export interface GraphViewState {
+  /** Which graph the state belongs to: it is ignored for any other. */
+  key: string;
+  expanded: number[];
+  selection: Selection;
+  viewport?: { x: number; y: number; k: number };
+}
+
+export interface GraphPanelOptions {
+  fileName: string;
+  summary: ModelSummary;
+  graph: GraphView;
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /** Saved view state to restore, and where to save it. */
+  state?: GraphViewState;
+  onState?: (state: GraphViewState) => void;
+}
+
+function stateKey(fileName: string, g: GraphView): string {
+  return `${fileName}|${g.nodes.length}|${g.edges.length}|${g.groups.length}`;
+}
+
+/** A narrow read-only hook for tests and benchmarks (the canvas has no DOM to query for geometry). */
+export interface GraphDebugHook {
+  /** Screen rectangle (client coordinates) of what shows a node, if laid out. */
+  nodeClientRect(node: number): { x: number; y: number; w: number; h: number } | undefined;
+  frameTimes(): number[];
+  layoutMode(): 'worker' | 'main-thread';
+  drawFrame(): number;
+  /** Opens every group and lays out; resolves to the layout time in ms (benchmarks). */
+  expandAll(): Promise<number>;
+  /** Sets the open groups and lays out; resolves to false when a newer layout replaced this one. */
+  setExpanded(groups: number[]): Promise<boolean>;
+  layoutRestarts(): number;
+  viewport(): { x: number; y: number; k: number };
+}
+
+/** Items visible at first: open groups breadth-first while the view stays about this size. */
+const INITIAL_BUDGET = 80;
+
+/** Groups to open at first, breadth-first, so the first view shows structure, not one box. */
+export function initialExpanded(view: GraphView, budget = INITIAL_BUDGET): number[] {
+  const open = [0];
+  let visible = view.groups[0].groups.length + view.groups[0].nodes.length;
+  const queue = [...view.groups[0].groups];
+  while (queue.length) {
+    const g = queue.shift()!;
+    const grp = view.groups[g];
+    const extra = grp.groups.length + grp.nodes.length - 1;
+    if (visible + extra > budget) continue;
+    visible += extra;
+    open.push(g);
+    queue.push(...grp.groups);
+  }
+  return open;
+}
+
+function shapeText(t: GvTensor): string {
+  return formatShape(t.shape);
+}
+
+export class GraphPanel {
+  readonly element: HTMLElement;
+  private readonly canvas: GraphCanvas;
+  private readonly minimap: Minimap;
+  private readonly canvasEl: HTMLCanvasElement;
+  private readonly outline: HTMLElement;
+  private readonly props: HTMLElement;
+  private readonly searchInput: HTMLInputElement;
+  private readonly searchCount: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly client: LayoutClient;
+  private readonly expanded: Set<number>;
+  private layout: LayoutResult | undefined;
+  private selection: Selection = null;
+  private matches: number[] = [];
+  private matchIndex = -1;
+  /** Sibling navigation context for Left/Right: the list we last moved within. */
+  private nav: { list: number[]; index: number } | undefined;
+  private outlineItems: HTMLElement[] = [];
+  private readonly succ: number[][];
+  private readonly pred: number[][];
+  private readonly cleanups: (() => void)[] = [];
+  private disposed = false;
+  private firstPaint: Promise<void> | undefined;
+  private readonly t0 = performance.now();
+  private readonly key: string;
+  private restored: { selection: Selection; viewport?: GraphViewState['viewport'] } | undefined;
+  private saveTimer: number | undefined;
+  private needsFit = false;
+
+  constructor(private readonly opts: GraphPanelOptions) {
+    installGraphStyles();
+    const view = opts.graph;
+    this.key = stateKey(opts.fileName, view);
+    const saved = opts.state?.key === this.key ? opts.state : undefined;
+    const valid = (s: Selection): boolean => !!s && Number.isInteger(s.id) && s.id >= 0 && s.id < (s.kind === 'node' ? view.nodes.length : view.groups.length);
+    this.restored = saved && {
+      selection: valid(saved.selection) ? saved.selection : null,
+      viewport: saved.viewport && [saved.viewport.x, saved.viewport.y, saved.viewport.k].every(Number.isFinite) && saved.viewport.k > 0 ? saved.viewport : undefined,
+    };
+    this.expanded = saved
+      ? new Set([0, ...saved.expanded.filter((g) => Number.isInteger(g) && g > 0 && g < view.groups.length)])
+      : new Set(initialExpanded(view));
+    this.succ = view.nodes.map(() => []);
+    this.pred = view.nodes.map(() => []);
+    for (const e of view.edges) {
+      if (!this.succ[e.from].includes(e.to)) this.succ[e.from].push(e.to);
+      if (!this.pred[e.to].includes(e.from)) this.pred[e.to].push(e.from);
+    }
+
+    this.searchInput = h('input', {
+      type: 'search', class: 'qlg-search', placeholder: 'Search name, op type, tensor', 'aria-label': 'Search nodes by name, op type or tensor name',
+      'data-testid': 'graph-search', spellcheck: 'false',
+    });
+    this.searchCount = h('span', { class: 'qlg-count', 'data-testid': 'graph-search-count', 'aria-live': 'polite' });
+    this.status = h('span', { class: 'qlg-status', 'data-testid': 'graph-status' }, 'Laying out…');
+    const button = (icon: string, label: string, testId: string, onClick: () => void): HTMLButtonElement => {
+      const b = h('button', { class: 'qlg-btn', title: label, 'aria-label': label, 'data-testid': testId, type: 'button' }, h('span', { class: `codicon codicon-${icon}`, 'aria-hidden': 'true' }));
+      b.addEventListener('click', onClick);
+      return b;
+    };
+    this.canvasEl = h('canvas', {
+      class: 'qlg-canvas', tabindex: 0, role: 'img', 'data-testid': 'graph-canvas',
+      'aria-label': 'Graph. Arrow keys follow edges: Down to a consumer, Up to a producer, Left and Right to siblings; Enter opens or closes a group.',
+    });
+    // The minimap is a pointer aid; keyboard users have the outline and search.
+    const minimapEl = h('canvas', { class: 'qlg-minimap', 'aria-hidden': 'true', 'data-testid': 'graph-minimap', title: 'Minimap: click or drag to move' });
+    this.outline = h('div', { class: 'qlg-outline', role: 'tree', 'aria-label': 'Graph outline', 'data-testid': 'graph-outline' });
+    this.props = h('section', { class: 'qlg-props', 'aria-label': 'Properties', 'data-testid': 'graph-properties' }, h('p', { class: 'qlg-muted' }, 'Select a node to see its properties.'));
+    const summary = h('details', { class: 'qlg-summary-panel', 'data-testid': 'summary-panel', open: true },
+      h('summary', {}, 'Model summary'), renderSummary(opts.fileName, opts.summary));
+    this.element = h('div', { class: 'qlg-root', 'data-testid': 'graph-view', 'data-node-count': view.opCount },
+      h('div', { class: 'qlg-toolbar', role: 'toolbar', 'aria-label': 'Graph tools' },
+        h('h1', { title: opts.fileName }, opts.fileName),
+        this.searchInput,
+        button('arrow-up', 'Previous result (Shift+Enter)', 'graph-search-prev', () => this.step(-1)),
+        button('arrow-down', 'Next result (Enter)', 'graph-search-next', () => this.step(1)),
+        this.searchCount,
+        button('zoom-in', 'Zoom in', 'graph-zoom-in', () => this.zoomCentre(1.25)),
+        button('zoom-out', 'Zoom out', 'graph-zoom-out', () => this.zoomCentre(0.8)),
+        button('screen-full', 'Fit to view', 'graph-fit', () => this.canvas.fit()),
+        button('target', 'Zoom to selection', 'graph-zoom-selection', () => this.revealSelection(true)),
+        this.status,
+      ),
+      h('div', { class: 'qlg-body' },
+        this.outline,
+        h('div', { class: 'qlg-canvas-wrap' }, this.canvasEl, minimapEl),
+        h('aside', { class: 'qlg-side', 'aria-label': 'Details' }, this.props, summary),
+      ),
+    );
+    this.canvas = new GraphCanvas(this.canvasEl, view);
+    this.minimap = new Minimap(minimapEl, this.canvas);
+    this.canvas.onDraw = () => this.minimap.draw(this.canvas.themeColours.select);
+    this.canvas.onTheme = () => this.minimap.rebuild(this.canvas.themeColours);
+    this.client = new LayoutClient(layoutInputOf(view), (why) => opts.log?.('warn', why));
+    this.wire();
+  }
+
+  /** Starts the first layout; resolves after the first usable paint. */
+  start(): Promise<void> {
+    this.firstPaint ??= this.relayout().then(async () => {
+      if (this.disposed) return;
+      const restored = this.restored;
+      this.restored = undefined;
+      if (restored?.selection) await this.select(restored.selection);
+      if (restored?.viewport) this.canvas.vp = { ...restored.viewport };
+      else this.fitWhenSized();
+      this.canvas.onViewportChange = () => this.saveState();
+      this.canvas.draw();
+      const ms = performance.now() - this.t0;
+      this.element.dataset.ready = 'true';
+      this.element.dataset.firstPaintMs = ms.toFixed(1);
+      performance.mark('ql-graph-usable');
+    });
+    (window as unknown as { __qlGraph?: GraphDebugHook }).__qlGraph = {
+      nodeClientRect: (node) => {
+        const it = this.layout?.items[this.layout.repr[node]];
+        if (!it) return undefined;
+        const r = this.canvasEl.getBoundingClientRect();
+        const { x, y, k } = this.canvas.vp;
+        return { x: r.left + (it.x - x) * k, y: r.top + (it.y - y) * k, w: it.w * k, h: it.h * k };
+      },
+      frameTimes: () => [...this.canvas.frameTimes],
+      layoutMode: () => this.client.mode,
+      expandAll: async () => {
+        const t = performance.now();
+        for (const g of this.opts.graph.groups) this.expanded.add(g.id);
+        await this.relayout();
+        return performance.now() - t;
+      },
+      setExpanded: (groups) => {
+        this.expanded.clear();
+        for (const g of [0, ...groups]) this.expanded.add(g);
+        return this.relayout();
+      },
+      layoutRestarts: () => this.client.restarts,
+      viewport: () => ({ ...this.canvas.vp }),
+      drawFrame: () => {
+        const t = performance.now();
+        this.canvas.draw();
+        return performance.now() - t;
+      },
+    };
+    return this.firstPaint;
+  }
+
+  /** Fits the graph, or waits for a real size if the view is hidden (a background tab). */
+  private fitWhenSized(): void {
+    this.canvas.resize();
+    this.needsFit = this.canvas.size.w < 50 || this.canvas.size.h < 50;
+    if (!this.needsFit && this.layout) this.canvas.fit();
+  }
+
+  private saveState(): void {
+    if (!this.opts.onState) return;
+    clearTimeout(this.saveTimer);
+    this.saveTimer = window.setTimeout(() => {
+      if (this.disposed) return;
+      this.opts.onState?.({ key: this.key, expanded: [...this.expanded].filter((g) => g !== 0), selection: this.selection, viewport: { ...this.canvas.vp } });
+    }, 150);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    clearTimeout(this.saveTimer);
+    this.client.dispose();
+    this.canvas.dispose();
+    this.minimap.dispose();
+    for (const c of this.cleanups) c();
+  }
+
+  // ---- layout -------------------------------------------------------------------------------
+
+  private async relayout(): Promise<boolean> {
+    const t = performance.now();
+    let r: LayoutResult | undefined;
+    try {
+      r = await this.client.layout([...this.expanded]);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.status.textContent = `Layout failed: ${msg}`;
+      this.opts.log?.('error', `graph layout failed: ${msg}`);
+      return false;
+    }
+    if (!r || this.disposed) return false;
+    this.layout = r;
+    this.canvas.setLayout(r);
+    this.minimap.rebuild(this.canvas.themeColours);
+    this.buildOutline();
+    this.applySelection();
+    this.applyMatches();
+    const shown = r.items.filter((i) => i.kind === ItemKind.Node).length;
+    this.status.textContent = `${shown.toLocaleString('en-US')} of ${this.opts.graph.nodes.length.toLocaleString('en-US')} nodes shown · layout ${Math.round(performance.now() - t)} ms`;
+    this.saveState();
+    this.element.dataset.layoutEngineMs = r.ms.toFixed(1);
+    this.element.dataset.layoutMs = (performance.now() - t).toFixed(1);
+    this.element.dataset.layoutSeq = String((Number(this.element.dataset.layoutSeq) || 0) + 1);
+    return true;
+  }
+
+  /** Opens or closes a group and lays out again. */
+  async toggleGroup(g: number, open?: boolean): Promise<void> {
+    if (g === 0) return;
+    const want = open ?? !this.expanded.has(g);
+    if (want === this.expanded.has(g)) return;
+    if (want) this.expanded.add(g);
+    else {
+      // Closing a group closes everything inside it, and a selection inside moves to the group.
+      const stack = [g];
+      while (stack.length) {
+        const x = stack.pop()!;
+        this.expanded.delete(x);
+        stack.push(...this.opts.graph.groups[x].groups);
+      }
+      if (this.selection?.kind === 'node' && this.isInside(this.opts.graph.nodes[this.selection.id].group, g)) this.selection = { kind: 'group', id: g };
+      if (this.selection?.kind === 'group' && this.selection.id !== g && this.isInside(this.selection.id, g)) this.selection = { kind: 'group', id: g };
+    }
+    await this.relayout();
+  }
+
+  private isInside(group: number, ancestor: number): boolean {
+    for (let x = group; x >= 0; x = this.opts.graph.groups[x].parent) if (x === ancestor) return true;
+    return false;
+  }
+
+  // ---- selection ----------------------------------------------------------------------------
+
+  /** Item index showing the selection (the node, the group, or the collapsed group hiding it). */
+  private selectedItem(): number {
+    const s = this.selection;
+    if (!s || !this.layout) return -1;
+    if (s.kind === 'node') return this.layout.repr[s.id];
+    return this.layout.items.findIndex((it) => it.kind !== ItemKind.Node && it.id === s.id);
+  }
+
+  /** Selects a node or group, opening the groups around it first. */
+  async select(sel: Selection, opts: { reveal?: boolean; focusOutline?: boolean } = {}): Promise<void> {
+    this.selection = sel;
+    if (sel) {
+      const g = this.opts.graph;
+      const chainStart = sel.kind === 'node' ? g.nodes[sel.id].group : g.groups[sel.id].parent;
+      let needs = false;
+      for (let x = chainStart; x > 0; x = g.groups[x].parent) {
+        if (!this.expanded.has(x)) {
+          this.expanded.add(x);
+          needs = true;
+        }
+      }
+      if (needs) await this.relayout();
+    }
+    this.applySelection(opts.focusOutline);
+    this.renderProperties();
+    if (opts.reveal) this.revealSelection(false);
+  }
+
+  private revealSelection(force: boolean): void {
+    const item = this.selectedItem();
+    if (item < 0) return;
+    // Also zoom in when the view is too far out to read the selected node.
+    if (force || !this.canvas.isVisible(item) || this.canvas.vp.k < 0.6) this.canvas.reveal(item);
+  }
+
+  private applySelection(focusOutline = false): void {
+    const item = this.selectedItem();
+    this.canvas.selectedItem = item;
+    this.canvas.requestDraw();
+    let found: HTMLElement | undefined;
+    for (const el of this.outlineItems) {
+      const on = Number(el.dataset.item) === item;
+      el.setAttribute('aria-selected', on ? 'true' : 'false');
+      el.tabIndex = on ? 0 : -1;
+      if (on) found = el;
+    }
+    if (!found && this.outlineItems.length) this.outlineItems[0].tabIndex = 0;
+    if (found) {
+      found.scrollIntoView({ block: 'nearest' });
+      if (focusOutline) found.focus();
+    }
+    this.element.dataset.selected = this.selection ? `${this.selection.kind}:${this.selection.id}` : '';
+    this.saveState();
+  }
+
+  // ---- outline ------------------------------------------------------------------------------
+
+  private buildOutline(): void {
+    const layout = this.layout!;
+    const g = this.opts.graph;
+    const containers: HTMLElement[] = [];
+    const items: HTMLElement[] = [];
+    const root = document.createDocumentFragment();
+    layout.items.forEach((it, i) => {
+      const parentEl = it.parent < 0 ? root : containers[it.parent];
+      let el: HTMLElement;
+      const indent = `${6 + it.depth * 12}px`;
+      if (it.kind === ItemKind.Node) {
+        const node = g.nodes[it.id];
+        el = h('div', { role: 'treeitem', class: 'qlg-leaf', 'aria-level': it.depth + 1, 'aria-selected': 'false', tabindex: -1, 'data-item': i, 'data-kind': 'node', 'data-id': it.id, 'data-op': node.opType, title: `${node.opType} · ${node.name}` }, node.name);
+        el.style.paddingLeft = indent;
+      } else {
+        const grp = g.groups[it.id];
+        const open = it.kind === ItemKind.Frame;
+        const row = h('span', { class: 'qlg-row' },
+          h('span', { class: `codicon codicon-chevron-${open ? 'down' : 'right'}`, 'aria-hidden': 'true', 'data-toggle': 'true' }), ' ',
+          h('span', { class: 'qlg-label' }, grp.label), ' ',
+          h('span', { class: 'qlg-muted' }, `(${grp.size})`));
+        row.style.paddingLeft = indent;
+        el = h('div', { role: 'treeitem', 'aria-level': it.depth + 1, 'aria-expanded': open ? 'true' : 'false', 'aria-selected': 'false', tabindex: -1, 'data-item': i, 'data-kind': 'group', 'data-id': it.id, 'data-path': grp.path }, row);
+        if (open) {
+          const kids = h('div', { role: 'group' });
+          el.append(kids);
+          containers[i] = kids;
+        }
+      }
+      parentEl.append(el);
+      items.push(el);
+    });
+    this.outline.replaceChildren(root);
+    this.outlineItems = items;
+  }
+
+  private outlineTarget(ev: Event): HTMLElement | undefined {
+    const t = ev.target instanceof Element ? ev.target.closest<HTMLElement>('[role=treeitem]') : null;
+    return t ?? undefined;
+  }
+
+  private selectionOfItem(item: number): Selection {
+    const it = this.layout?.items[item];
+    if (!it) return null;
+    return it.kind === ItemKind.Node ? { kind: 'node', id: it.id } : { kind: 'group', id: it.id };
+  }
+
+  private onOutlineKey(ev: KeyboardEvent): void {
+    const el = this.outlineTarget(ev);
+    if (!el || !this.layout) return;
+    const pos = this.outlineItems.indexOf(el);
+    const it = this.layout.items[Number(el.dataset.item)];
+    const move = (to: number): void => {
+      const target = this.outlineItems[to];
+      if (!target) return;
+      void this.select(this.selectionOfItem(Number(target.dataset.item)), { reveal: true, focusOutline: true });
+    };
+    switch (ev.key) {
+      case 'ArrowDown': move(pos + 1); break;
+      case 'ArrowUp': move(pos - 1); break;
+      case 'Home': move(0); break;
+      case 'End': move(this.outlineItems.length - 1); break;
+      case 'ArrowRight':
+        if (it.kind === ItemKind.Group) void this.toggleGroup(it.id, true).then(() => this.applySelection(true));
+        else if (it.kind === ItemKind.Frame) move(pos + 1);
+        break;
+      case 'ArrowLeft':
+        if (it.kind === ItemKind.Frame) void this.toggleGroup(it.id, false).then(() => this.applySelection(true));
+        else if (it.parent >= 0) move(this.outlineItems.findIndex((x) => Number(x.dataset.item) === it.parent));
+        break;
+      case 'Enter': case ' ':
+        if (it.kind !== ItemKind.Node) void this.toggleGroup(it.id).then(() => this.applySelection(true));
+        else void this.select(this.selectionOfItem(Number(el.dataset.item)), { reveal: true, focusOutline: true });
+        break;
+      default: return;
+    }
+    ev.preventDefault();
+  }
+
+  // ---- keyboard on the canvas: arrows follow edges ------------------------------------------
+
+  /** Moves the selection along the graph. Exposed for tests through the keyboard. */
+  private followEdge(key: string): boolean {
+    const s = this.selection;
+    const g = this.opts.graph;
+    if (!s) {
+      const first = g.nodes.find((n) => n.kind === 'input') ?? g.nodes[0];
+      if (first) void this.select({ kind: 'node', id: first.id }, { reveal: true });
+      return true;
+    }
+    if (s.kind === 'group') {
+      if (key !== 'ArrowDown') return false;
+      // Into the group: open it and select its first node in graph order.
+      let first = Infinity;
+      const stack = [s.id];
+      while (stack.length) {
+        const x = g.groups[stack.pop()!];
+        for (const n of x.nodes) first = Math.min(first, n);
+        stack.push(...x.groups);
+      }
+      if (first !== Infinity) void this.select({ kind: 'node', id: first }, { reveal: true });
+      return true;
+    }
+    const n = s.id;
+    let list: number[] | undefined;
+    let index = 0;
+    if (key === 'ArrowDown' || key === 'ArrowUp') {
+      list = key === 'ArrowDown' ? this.succ[n] : this.pred[n];
+      if (!list.length) return true;
+      // Remember the siblings of where we arrive, for Left/Right.
+      this.nav = { list, index: 0 };
+    } else {
+      if (!this.nav || this.nav.list[this.nav.index] !== n) {
+        const p = this.pred[n][0];
+        const sibs = p !== undefined ? this.succ[p] : [];
+        this.nav = { list: sibs.length ? sibs : [n], index: Math.max(0, sibs.indexOf(n)) };
+      }
+      const d = key === 'ArrowRight' ? 1 : -1;
+      this.nav.index = (this.nav.index + d + this.nav.list.length) % this.nav.list.length;
+      list = this.nav.list;
+      index = this.nav.index;
+    }
+    void this.select({ kind: 'node', id: list[index] }, { reveal: true });
+    return true;
+  }
+
+  // ---- search -------------------------------------------------------------------------------
+
+  /** Node ids matching the query (case-insensitive substring of name, op type, or a tensor it writes or a constant it reads). */
+  search(query: string): number[] {
+    const q = query.trim().toLowerCase();
+    if (!q) return [];
+    const g = this.opts.graph;
+    const tensorHit = g.tensors.map((t) => t.name.toLowerCase().includes(q));
+    // A tensor is found at the node that writes it; constants (weights) at the nodes that read them.
+    const hit = (n: GvNode): boolean =>
+      n.name.toLowerCase().includes(q) || n.opType.toLowerCase().includes(q) ||
+      n.outputs.some((t) => t >= 0 && tensorHit[t]) || n.inputs.some((t) => t >= 0 && tensorHit[t] && g.tensors[t].producer < 0);
+    return g.nodes.filter(hit).map((n) => n.id);
+  }
+
+  private runSearch(): void {
+    this.matches = this.search(this.searchInput.value);
+    this.matchIndex = -1;
+    this.applyMatches();
+    this.updateCount();
+  }
+
+  private updateCount(): void {
+    const q = this.searchInput.value.trim();
+    this.searchCount.textContent = !q ? '' : this.matches.length === 0 ? 'No results' : `${this.matchIndex + 1 > 0 ? this.matchIndex + 1 : '–'} / ${this.matches.length}`;
+  }
+
+  private applyMatches(): void {
+    const set = new Set<number>();
+    if (this.layout) for (const n of this.matches) set.add(this.layout.repr[n]);
+    this.canvas.matchItems = set;
+    this.canvas.requestDraw();
+  }
+
+  /** Moves to the next (1) or previous (-1) search result and selects it. */
+  private step(d: 1 | -1): void {
+    if (!this.matches.length) return;
+    this.matchIndex = this.matchIndex < 0 ? (d > 0 ? 0 : this.matches.length - 1) : (this.matchIndex + d + this.matches.length) % this.matches.length;
+    this.updateCount();
+    void this.select({ kind: 'node', id: this.matches[this.matchIndex] }, { reveal: true });
+  }
+
+  // ---- properties ---------------------------------------------------------------------------
+
+  private renderProperties(): void {
+    const s = this.selection;
+    const g = this.opts.graph;
+    if (!s) {
+      this.props.replaceChildren(h('p', { class: 'qlg-muted' }, 'Select a node to see its properties.'));
+      return;
+    }
+    if (s.kind === 'group') {
+      const grp = g.groups[s.id];
+      this.props.replaceChildren(
+        h('h2', { 'data-testid': 'prop-name' }, grp.label),
+        h('div', { class: 'qlg-mono qlg-muted', 'data-testid': 'prop-scope' }, grp.synthetic ? `${g.groups[grp.parent]?.path || '/'} (part)` : grp.path || '/'),
+        h('div', { 'data-testid': 'prop-op' }, `Group · ${grp.size} nodes`),
+        h('h3', {}, 'Operators'),
+        h('table', { 'data-testid': 'prop-opmix' }, h('tbody', {}, ...grp.opMix.map(([op, n]) => h('tr', { 'data-name': op }, h('td', { class: 'qlg-mono' }, op), h('td', {}, String(n)))))),
+      );
+      return;
+    }
+    const node = g.nodes[s.id];
+    const tensorRows = (ids: number[]): HTMLElement =>
+      h('tbody', {}, ...ids.map((t) => {
+        if (t < 0) return h('tr', { 'data-testid': 'prop-tensor', 'data-name': '' }, h('td', { class: 'qlg-muted' }, '(omitted)'), h('td', {}), h('td', {}));
+        const x = g.tensors[t];
+        return h('tr', { 'data-testid': 'prop-tensor', 'data-name': x.name, 'data-dtype': x.dtype, 'data-shape': shapeText(x), 'data-constant': x.constant ? 'true' : 'false' },
+          h('td', { class: 'qlg-mono' }, x.name, x.constant ? h('span', { class: 'qlg-muted' }, ' (const)') : null),
+          h('td', {}, x.dtype),
+          h('td', { class: 'qlg-mono' }, shapeText(x), x.quant ? h('div', { class: 'qlg-muted' }, x.quant) : null));
+      }));
+    this.props.replaceChildren(h('div', {},
+      h('h2', { 'data-testid': 'prop-name' }, node.name),
+      h('div', { 'data-testid': 'prop-op' }, node.kind === 'op' ? node.opType + (node.domain ? ` · ${node.domain}` : '') : node.kind === 'input' ? 'Graph input' : 'Graph output'),
+      h('div', { class: 'qlg-mono qlg-muted', 'data-testid': 'prop-scope' }, g.groups[node.group].path || '/'),
+      node.attrs.length ? h('h3', {}, 'Attributes') : null,
+      node.attrs.length ? h('table', { 'data-testid': 'prop-attrs' }, h('tbody', {}, ...node.attrs.map((a) =>
+        h('tr', { 'data-name': a.name, 'data-value': a.value }, h('td', { class: 'qlg-mono' }, a.name), h('td', { class: 'qlg-mono' }, a.value))))) : null,
+      node.inputs.length ? h('h3', {}, 'Inputs') : null,
+      node.inputs.length ? h('table', { 'data-testid': 'prop-inputs' }, tensorRows(node.inputs)) : null,
+      node.outputs.length ? h('h3', {}, 'Outputs') : null,
+      node.outputs.length ? h('table', { 'data-testid': 'prop-outputs' }, tensorRows(node.outputs)) : null,
+    ));
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private zoomCentre(f: number): void {
+    const { w, h: hh } = this.canvas.size;
+    this.canvas.zoomAt(w / 2, hh / 2, f);
+  }
+
+  private listen<K extends keyof HTMLElementEventMap>(el: HTMLElement | Window, type: K, fn: (ev: HTMLElementEventMap[K]) => void, opts?: AddEventListenerOptions): void {
+    el.addEventListener(type, fn as EventListener, opts);
+    this.cleanups.push(() => el.removeEventListener(type, fn as EventListener, opts));
+  }
+
+  private wire(): void {
+    let timer: number | undefined;
+    this.listen(this.searchInput, 'input', () => {
+      clearTimeout(timer);
+      timer = window.setTimeout(() => this.runSearch(), 60);
+    });
+    this.listen(this.searchInput, 'keydown', (ev) => {
+      if (ev.key === 'Enter' || ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
+        clearTimeout(timer);
+        // Make sure the results match what is typed before stepping.
+        const fresh = this.search(this.searchInput.value);
+        if (fresh.length !== this.matches.length || fresh.some((x, i) => x !== this.matches[i])) this.runSearch();
+        this.step(ev.key === 'ArrowUp' || (ev.key === 'Enter' && ev.shiftKey) ? -1 : 1);
+        ev.preventDefault();
+      } else if (ev.key === 'Escape') {
+        this.searchInput.value = '';
+        this.runSearch();
+      }
+    });
+
+    this.listen(this.outline, 'click', (ev) => {
+      const el = this.outlineTarget(ev);
+      if (!el) return;
+      const item = Number(el.dataset.item);
+      if (ev.target instanceof Element && ev.target.closest('[data-toggle]') && el.dataset.kind === 'group') {
+        void this.toggleGroup(Number(el.dataset.id));
+        return;
+      }
+      void this.select(this.selectionOfItem(item), { reveal: true });
+    });
+    this.listen(this.outline, 'dblclick', (ev) => {
+      const el = this.outlineTarget(ev);
+      if (el?.dataset.kind === 'group') void this.toggleGroup(Number(el.dataset.id));
+    });
+    this.listen(this.outline, 'keydown', (ev) => this.onOutlineKey(ev));
+
+    // Canvas: drag to pan, wheel to zoom, click to select, double-click to open/close a group.
+    let drag: { x: number; y: number; moved: boolean; id: number } | undefined;
+    const local = (ev: MouseEvent): [number, number] => {
+      const r = this.canvasEl.getBoundingClientRect();
+      return [ev.clientX - r.left, ev.clientY - r.top];
+    };
+    this.listen(this.canvasEl, 'pointerdown', (ev) => {
+      drag = { x: ev.clientX, y: ev.clientY, moved: false, id: ev.pointerId };
+      this.canvasEl.setPointerCapture?.(ev.pointerId);
+    });
+    this.listen(this.canvasEl, 'pointermove', (ev) => {
+      if (!drag || drag.id !== ev.pointerId) return;
+      const dx = ev.clientX - drag.x;
+      const dy = ev.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      drag.moved = true;
+      drag.x = ev.clientX;
+      drag.y = ev.clientY;
+      this.canvas.panBy(dx, dy);
+    });
+    this.listen(this.canvasEl, 'pointerup', (ev) => {
+      const d = drag;
+      drag = undefined;
+      if (!d || d.moved) return;
+      const [sx, sy] = local(ev);
+      const item = this.canvas.hitTest(sx, sy);
+      void this.select(item >= 0 ? this.selectionOfItem(item) : null);
+    });
+    this.listen(this.canvasEl, 'dblclick', (ev) => {
+      const [sx, sy] = local(ev);
+      const item = this.canvas.hitTest(sx, sy);
+      const it = this.layout?.items[item];
+      if (it && it.kind !== ItemKind.Node) void this.toggleGroup(it.id);
+    });
+    this.listen(this.canvasEl, 'wheel', (ev) => {
+      ev.preventDefault();
+      const [sx, sy] = local(ev);
+      if (ev.ctrlKey || !ev.shiftKey) this.canvas.zoomAt(sx, sy, Math.exp(-ev.deltaY * (ev.ctrlKey ? 0.01 : 0.0015)));
+      else this.canvas.panBy(-ev.deltaY, 0);
+    }, { passive: false });
+    this.listen(this.canvasEl, 'keydown', (ev) => {
+      let handled = true;
+      switch (ev.key) {
+        case 'ArrowDown': case 'ArrowUp': case 'ArrowLeft': case 'ArrowRight':
+          handled = this.followEdge(ev.key);
+          break;
+        case 'Enter': case ' ':
+          if (this.selection?.kind === 'group') void this.toggleGroup(this.selection.id);
+          else handled = false;
+          break;
+        case '+': case '=': this.zoomCentre(1.25); break;
+        case '-': this.zoomCentre(0.8); break;
+        case 'Escape': void this.select(null); break;
+        default: handled = false;
+      }
+      if (handled) ev.preventDefault();
+    });
+    const ro = new ResizeObserver(() => {
+      if (this.needsFit) this.fitWhenSized();
+      this.canvas.requestDraw();
+    });
+    ro.observe(this.canvasEl);
+    this.cleanups.push(() => ro.disconnect());
+  }
+}
