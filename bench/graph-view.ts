@@ -60,7 +60,10 @@ export async function benchGraphView(): Promise<Record<string, number>> {
       const graph = buildGraphView(model);
       out[`build_view_model_ms_${n}`] = performance.now() - t0;
       const msg: SnapshotMessage = { type: 'snapshot', revision: 1, fileName: `synthetic-${n}.onnx`, state: { kind: 'loaded', summary: summarize(model), openTimeMs: 0, graph } };
-      const page = await harness.open();
+      // The benchmark reads frame times through the test hook, which a page must ask for before load.
+      const page = await harness.browser.newPage();
+      await page.addInitScript({ content: 'window.__qlTestHooks = true;' });
+      await page.goto(harness.url);
       await page.setViewportSize({ width: 1400, height: 900 });
       const cdp = await page.context().newCDPSession(page);
       await cdp.send('Performance.enable');

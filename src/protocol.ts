@@ -7,6 +7,7 @@
  * webview drops any older than what it already has.
  */
 import type { GraphView } from './core/graphView';
+import type { TensorStats } from './core/tensor';
 import type { ModelSummary } from './core/summary';
 
 export const PROTOCOL_VERSION = 1;
@@ -40,13 +41,46 @@ export interface RenderedMessage {
   stateKind: ViewState['kind'];
 }
 
-export type WebviewToHost = ReadyMessage | RequestMessage | WebviewLogMessage | RenderedMessage;
+/** A request of any method, discriminated by `method` so a switch narrows `params`. */
+export type AnyRequestMessage = { [M in keyof HostRequests]: RequestMessage<M> }[keyof HostRequests];
+
+export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage;
 
 /** Requests the webview can make, with their parameter and result types. */
 export interface HostRequests {
   /** Ask the host to reveal the model file in the explorer / open it as text, etc. */
   revealInExplorer: { params: Record<string, never>; result: null };
+  /** Statistics and histogram of one constant of the main graph (issue 4). */
+  tensorStats: { params: { tensor: string }; result: TensorStats };
+  /** One page of a constant's values, in flat (row-major) order. */
+  tensorValues: { params: { tensor: string; start: number; count: number }; result: TensorValuesPage };
+  /** The graph view model again, with or without Q/DQ folding. */
+  graphView: { params: { foldQdq: boolean }; result: GraphView };
+  /** Save the current view as an image: the webview made the bytes, the host asks where to save. */
+  exportImage: { params: ExportImageParams; result: { saved: boolean } };
 }
+
+/** Longest tensor name the host accepts in a request. */
+export const MAX_TENSOR_NAME = 4096;
+/** Most values one tensorValues request may ask for. */
+export const MAX_VALUES_PAGE = 1000;
+/** Largest exported image the host accepts (bytes for PNG, UTF-16 code units for SVG). */
+export const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
+
+export interface TensorValuesPage {
+  tensor: string;
+  dtype: string;
+  shape: number[];
+  /** Element count of the whole tensor. */
+  total: number;
+  start: number;
+  /** The values as a typed array (structured-cloned, not a JSON number array). */
+  values: Float64Array;
+}
+
+export type ExportImageParams =
+  | { format: 'svg'; data: string; name: string }
+  | { format: 'png'; data: Uint8Array; name: string };
 
 // ---- host -> webview ------------------------------------------------------------------------
 
@@ -74,7 +108,56 @@ export type HostToWebview = SnapshotMessage | ResponseMessage;
 
 // ---- validation of untrusted input from the webview ------------------------------------------
 
-const REQUEST_METHODS: ReadonlySet<string> = new Set<keyof HostRequests>(['revealInExplorer']);
+const REQUEST_METHODS: ReadonlySet<string> = new Set<keyof HostRequests>(['revealInExplorer', 'tensorStats', 'tensorValues', 'graphView', 'exportImage']);
+
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function hasOnlyKeys(x: Record<string, unknown>, keys: string[]): boolean {
+  return Object.keys(x).every((k) => keys.includes(k)) && keys.every((k) => Object.hasOwn(x, k));
+}
+
+function isTensorName(x: unknown): x is string {
+  return typeof x === 'string' && x.length > 0 && x.length <= MAX_TENSOR_NAME;
+}
+
+/** A file name to suggest in the save dialog: no path separators, no control characters. */
+function isFileName(x: unknown): x is string {
+  return typeof x === 'string' && x.length > 0 && x.length <= 255 && !/[/\\\x00-\x1f]/.test(x) && x !== '.' && x !== '..';
+}
+
+/** Checks a request's params against its method; undefined when they do not fit. */
+function parseParams(method: keyof HostRequests, p: Record<string, unknown>): HostRequests[keyof HostRequests]['params'] | undefined {
+  switch (method) {
+    case 'revealInExplorer':
+      return Object.keys(p).length === 0 ? {} : undefined;
+    case 'tensorStats':
+      return hasOnlyKeys(p, ['tensor']) && isTensorName(p.tensor) ? { tensor: p.tensor } : undefined;
+    case 'tensorValues': {
+      if (!hasOnlyKeys(p, ['tensor', 'start', 'count']) || !isTensorName(p.tensor)) return undefined;
+      const { start, count } = p;
+      if (!Number.isSafeInteger(start) || (start as number) < 0) return undefined;
+      if (!Number.isSafeInteger(count) || (count as number) < 1 || (count as number) > MAX_VALUES_PAGE) return undefined;
+      return { tensor: p.tensor, start: start as number, count: count as number };
+    }
+    case 'graphView':
+      return hasOnlyKeys(p, ['foldQdq']) && typeof p.foldQdq === 'boolean' ? { foldQdq: p.foldQdq } : undefined;
+    case 'exportImage': {
+      if (!hasOnlyKeys(p, ['format', 'data', 'name']) || !isFileName(p.name)) return undefined;
+      if (p.format === 'svg') {
+        if (typeof p.data !== 'string' || p.data.length === 0 || p.data.length > MAX_EXPORT_BYTES) return undefined;
+        if (!/^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(p.data.slice(0, 512))) return undefined;
+        return { format: 'svg', data: p.data, name: p.name };
+      }
+      if (p.format === 'png') {
+        const bytes = p.data instanceof Uint8Array ? p.data : p.data instanceof ArrayBuffer ? new Uint8Array(p.data) : undefined;
+        if (!bytes || bytes.length < PNG_SIGNATURE.length || bytes.length > MAX_EXPORT_BYTES) return undefined;
+        if (PNG_SIGNATURE.some((b, i) => bytes[i] !== b)) return undefined;
+        return { format: 'png', data: bytes, name: p.name };
+      }
+      return undefined;
+    }
+  }
+}
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -101,8 +184,11 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     }
     case 'request': {
       if (!Number.isSafeInteger(raw.id) || typeof raw.method !== 'string' || !REQUEST_METHODS.has(raw.method)) return undefined;
-      if (!isRecord(raw.params) || Object.keys(raw.params).length > 0) return undefined;
-      return { type: 'request', id: raw.id as number, method: raw.method as keyof HostRequests, params: {} };
+      if (!isRecord(raw.params)) return undefined;
+      const method = raw.method as keyof HostRequests;
+      const params = parseParams(method, raw.params);
+      if (!params) return undefined;
+      return { type: 'request', id: raw.id as number, method, params } as AnyRequestMessage;
     }
     default:
       return undefined;
@@ -119,4 +205,5 @@ export function assertNever(x: never): never {
 // (src/core/graphView.ts: plain arrays, structured-clones cheaply). It is optional so a host that
 // failed to build it still shows the summary. The webview imports the types from here, never
 // from core.
-export type { GraphView, GvEdge, GvGroup, GvNode, GvNodeKind, GvTensor } from './core/graphView';
+export type { GraphView, GvEdge, GvGroup, GvNode, GvNodeKind, GvQuant, GvTensor } from './core/graphView';
+export type { TensorStats } from './core/tensor';

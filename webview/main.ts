@@ -1,7 +1,9 @@
 /** Webview entry: handshake, then render whatever snapshot the host sends. */
 import { PROTOCOL_VERSION, type HostToWebview, type SnapshotMessage } from '../src/protocol';
 import { h } from './dom';
-import { GraphPanel } from './graph/graphPanel';
+import type { GraphView } from '../src/protocol';
+import { GraphPanel, initialExpanded, stateKey, testHooksRequested, type GraphViewState } from './graph/graphPanel';
+import { Rpc } from './graph/rpc';
 import { prewarmLayoutWorker } from './graph/layoutClient';
 import { renderError, renderSummary } from './summaryView';
 import { vscode } from './vscodeApi';
@@ -10,30 +12,82 @@ const app = document.getElementById('app')!;
 let revision = -1;
 /** The graph view of the current snapshot, if it has a graph (disposed when replaced). */
 let graphPanel: GraphPanel | undefined;
+const rpc = new Rpc((m) => vscode.postMessage(m));
+/** The last snapshot, so the graph can be rebuilt (Q/DQ folding) without a new one. */
+let current: SnapshotMessage | undefined;
+
+/** Mounts the graph view of `graph` (the snapshot's, or its Q/DQ-folded twin). */
+function mountGraph(msg: SnapshotMessage, graph: GraphView, foldQdq: boolean, state: GraphViewState | undefined = vscode.getState()?.graph): GraphPanel | undefined {
+  const s = msg.state;
+  if (s.kind !== 'loaded') return undefined;
+  graphPanel?.dispose();
+  graphPanel = new GraphPanel({
+    fileName: msg.fileName, summary: s.summary, graph,
+    log: (level, message) => vscode.postMessage({ type: 'log', level, message }),
+    state,
+    onState: (g) => vscode.setState({ ...vscode.getState(), graph: g }),
+    request: rpc.request,
+    foldQdq,
+    onFoldQdq: (fold) => void toggleFold(msg, fold),
+    testHooks: testHooksRequested(),
+  });
+  return graphPanel;
+}
+
+/** The fold toggle is kept beside the rest of the webview state (a field only this file uses). */
+function savedFold(): boolean {
+  return vscode.getState()?.foldQdq === true;
+}
+
+function saveFold(fold: boolean): void {
+  vscode.setState({ ...vscode.getState(), foldQdq: fold });
+}
+
+async function toggleFold(msg: SnapshotMessage, fold: boolean): Promise<void> {
+  if (msg !== current || msg.state.kind !== 'loaded' || !msg.state.graph) return;
+  let graph: GraphView;
+  try {
+    graph = fold ? await rpc.request('graphView', { foldQdq: true }) : msg.state.graph;
+  } catch (e) {
+    vscode.postMessage({ type: 'log', level: 'warn', message: `Q/DQ folding failed: ${e instanceof Error ? e.message : String(e)}` });
+    if (msg !== current || graphPanel) return;
+    graph = msg.state.graph;
+    fold = false;
+  }
+  if (msg !== current) return; // a newer snapshot arrived meanwhile
+  saveFold(fold);
+  // The selected node stays selected in the other view when it is still there (Q/DQ nodes are not).
+  const name = graphPanel?.selectedNodeName();
+  const id = name === undefined ? -1 : graph.nodes.findIndex((n) => n.name === name);
+  const carried: GraphViewState | undefined = id >= 0 ? { key: stateKey(msg.fileName, graph), expanded: initialExpanded(graph).filter((g) => g !== 0), selection: { kind: 'node', id } } : undefined;
+  const panel = mountGraph(msg, graph, fold, carried ?? vscode.getState()?.graph);
+  if (panel) {
+    app.replaceChildren(panel.element);
+    void panel.start();
+  }
+}
 
 function render(msg: SnapshotMessage): void {
   // Stale snapshots (an older revision arriving late) are dropped.
   if (msg.revision < revision) return;
   revision = msg.revision;
+  current = msg;
   const s = msg.state;
   graphPanel?.dispose();
   graphPanel = undefined;
-  if (s.kind === 'loaded' && s.graph) {
-    // The graph view, with the summary in its side panel.
-    graphPanel = new GraphPanel({
-      fileName: msg.fileName, summary: s.summary, graph: s.graph,
-      log: (level, message) => vscode.postMessage({ type: 'log', level, message }),
-      state: vscode.getState()?.graph,
-      onState: (graph) => vscode.setState({ ...vscode.getState(), graph }),
-    });
-  }
+  // Folding survives a reload: ask for the folded view straight away instead of the plain one.
+  const refold = s.kind === 'loaded' && !!s.graph && (s.graph.qdqCount ?? 0) > 0 && savedFold();
+  // The graph view, with the summary in its side panel.
+  const panel = s.kind === 'loaded' && s.graph && !refold ? mountGraph(msg, s.graph, false) : undefined;
   const view =
-    graphPanel ? graphPanel.element
+    panel ? panel.element
+    : refold ? h('p', { class: 'ql-muted', 'data-testid': 'loading' }, `Folding Q/DQ nodes of ${msg.fileName}…`)
     : s.kind === 'loaded' ? renderSummary(msg.fileName, s.summary)
     : s.kind === 'error' ? renderError(msg.fileName, s.message, s.code)
     : h('p', { class: 'ql-muted', 'data-testid': 'loading' }, `Loading ${msg.fileName}…`);
   app.replaceChildren(view);
-  void graphPanel?.start();
+  void panel?.start();
+  if (refold) void toggleFold(msg, true);
   const saved = vscode.getState();
   if (saved?.scrollTop) document.scrollingElement?.scrollTo(0, saved.scrollTop);
   // Report after the browser has painted, so the host can time the first real view.
@@ -47,6 +101,7 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
       render(msg);
       break;
     case 'response':
+      rpc.handle(msg);
       break;
     default:
       break;

@@ -15,6 +15,8 @@ export interface PersistedState {
   scrollTop?: number;
   /** Graph view: viewport, selection and open groups (webview/graph/graphPanel.ts). */
   graph?: GraphViewState;
+  /** Whether Q/DQ pairs are folded into edges. */
+  foldQdq?: boolean;
 }
 
 export const vscode: VsCodeApi<PersistedState> = acquireVsCodeApi<PersistedState>();

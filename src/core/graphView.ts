@@ -9,7 +9,7 @@
  * libraries are super-linear (and recursive: both dagre and elkjs overflow the stack on a chain of
  * ~2,000 nodes), and a 50,000-node graph must still open in a few seconds.
  */
-import { formatShape, mainGraph, type AttributeValue, type Dim, type Graph, type Model, type QuantParams } from './model';
+import { formatShape, mainGraph, type AttributeValue, type Dim, type Graph, type Model, type Node, type QuantParams } from './model';
 
 export type GvNodeKind = 'op' | 'input' | 'output';
 
@@ -39,6 +39,20 @@ export interface GvTensor {
   producer: number;
   /** Short quantization summary ('scale 0.0039 zp -128', 'per-channel (64) axis 0'), if quantized. */
   quant?: string;
+  /** The quantization parameters themselves (per-channel scales included), for the properties panel. */
+  q?: GvQuant;
+  /** Set when Q/DQ folding removed the QuantizeLinear/DequantizeLinear nodes around this tensor. */
+  folded?: boolean;
+}
+
+/** Quantization parameters of a tensor: real = scale * (q - zeroPoint). */
+export interface GvQuant {
+  scale: number[];
+  zeroPoint: number[];
+  axis?: number;
+  /** The stored integer type (int8, uint8, ...), when known. */
+  type?: string;
+  origin: QuantParams['origin'];
 }
 
 export interface GvEdge {
@@ -76,11 +90,21 @@ export interface GraphView {
   groups: GvGroup[];
   /** Number of op nodes (graph inputs/outputs excluded). */
   opCount: number;
+  /** QuantizeLinear/DequantizeLinear nodes removed by `foldQdq` (0 or absent when not folded). */
+  foldedQdq?: number;
+  /** QuantizeLinear/DequantizeLinear nodes the graph has (whether or not they were folded). */
+  qdqCount?: number;
 }
 
 export interface GraphViewOptions {
   /** Largest number of direct members (nodes + child groups) a group keeps before chunking. */
   chunk?: number;
+  /**
+   * Fold Q/DQ pairs into the edges they quantize, so a QDQ model reads like its float original:
+   * x → QuantizeLinear → DequantizeLinear → op becomes x → op (x carries the quantization badge),
+   * and a DequantizeLinear of a constant (a quantized weight) becomes that constant read directly.
+   */
+  foldQdq?: boolean;
 }
 
 /** Default chunk size: dagre lays out ~64 items in a few tens of ms. */
@@ -139,14 +163,71 @@ function quantSummary(q: QuantParams | undefined): string | undefined {
   return `per-channel (${q.scale.length})${q.axis !== undefined ? ` axis ${q.axis}` : ''}`;
 }
 
+function quantParams(q: QuantParams | undefined): GvQuant | undefined {
+  if (!q || q.scale.length === 0) return undefined;
+  const out: GvQuant = { scale: [...q.scale], zeroPoint: [...q.zeroPoint], origin: q.origin };
+  if (q.axis !== undefined) out.axis = q.axis;
+  if (q.quantizedType) out.type = q.quantizedType;
+  return out;
+}
+
+const isQ = (n: Node): boolean => n.opType === 'QuantizeLinear' && (n.domain === '' || n.domain === 'ai.onnx' || n.domain === 'com.microsoft');
+const isDQ = (n: Node): boolean => n.opType === 'DequantizeLinear' && (n.domain === '' || n.domain === 'ai.onnx' || n.domain === 'com.microsoft');
+
+/**
+ * Which Q/DQ nodes folding removes, and which tensor each removed output stands for.
+ * - A DequantizeLinear whose input is a constant (a stored quantized weight): its output is read
+ *   as that constant.
+ * - A QuantizeLinear whose every reader is a DequantizeLinear (and whose output is no graph
+ *   output): the pair disappears and the DQs' outputs are read as the Q's float input, which
+ *   carries the quantization parameters as a badge.
+ * Aliases resolve transitively, so chains (Q→DQ→Q→DQ) collapse to the first float tensor.
+ */
+function planQdqFold(graph: Graph): { skip: Set<number>; alias: Map<string, string>; badge: Map<string, QuantParams>; targets: Set<string> } {
+  const skip = new Set<number>();
+  const alias = new Map<string, string>();
+  const badge = new Map<string, QuantParams>();
+  const outputs = new Set(graph.outputs);
+  const inits = new Set(graph.initializers);
+  const isConst = (name: string): boolean => graph.values.get(name)?.constant !== undefined || inits.has(name);
+  graph.nodes.forEach((n, i) => {
+    if (!isDQ(n) || !n.inputs[0] || !n.outputs[0] || outputs.has(n.outputs[0])) return;
+    if (isConst(n.inputs[0])) {
+      skip.add(i);
+      alias.set(n.outputs[0], n.inputs[0]);
+    }
+  });
+  graph.nodes.forEach((n, i) => {
+    if (!isQ(n) || !n.inputs[0] || !n.outputs[0] || outputs.has(n.outputs[0])) return;
+    const q = graph.values.get(n.outputs[0]);
+    const readers = q?.consumers ?? [];
+    if (readers.length === 0 || !readers.every((r) => isDQ(graph.nodes[r]) && graph.nodes[r].inputs[0] === n.outputs[0] && !!graph.nodes[r].outputs[0] && !outputs.has(graph.nodes[r].outputs[0]))) return;
+    skip.add(i);
+    for (const r of readers) {
+      skip.add(r);
+      alias.set(graph.nodes[r].outputs[0], n.inputs[0]);
+    }
+    if (q?.quant && !badge.has(n.inputs[0])) badge.set(n.inputs[0], q.quant);
+  });
+  return { skip, alias, badge, targets: new Set(alias.values()) };
+}
+
 /** Builds the view model of `graph` (by default the model's main graph). */
 export function buildGraphView(model: Model, options: GraphViewOptions = {}, graph: Graph = mainGraph(model)): GraphView {
   const chunk = Math.max(2, options.chunk ?? DEFAULT_CHUNK);
   const tensors: GvTensor[] = [];
   const initializers = new Set(graph.initializers);
   const tensorIndex = new Map<string, number>();
-  const tensorOf = (name: string): number => {
-    if (name === '') return -1;
+  const fold = options.foldQdq ? planQdqFold(graph) : undefined;
+  const resolve = (name: string): string => {
+    if (!fold) return name;
+    // Bounded: aliases point from a removed DQ output to an earlier tensor, so chains end.
+    for (let k = 0; k < 64 && fold.alias.has(name); k++) name = fold.alias.get(name)!;
+    return name;
+  };
+  const tensorOf = (raw: string): number => {
+    if (raw === '') return -1;
+    const name = resolve(raw);
     let i = tensorIndex.get(name);
     if (i === undefined) {
       const v = graph.values.get(name);
@@ -158,8 +239,12 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
         constant: v?.constant !== undefined || initializers.has(name),
         producer: -1,
       };
-      const q = quantSummary(v?.quant);
+      const quant = v?.quant ?? fold?.badge.get(name);
+      const q = quantSummary(quant);
       if (q) t.quant = q;
+      const qp = quantParams(quant);
+      if (qp) t.q = qp;
+      if (fold?.targets.has(name)) t.folded = true;
       tensors.push(t);
       tensorIndex.set(name, i);
     }
@@ -202,7 +287,14 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
     const id = addNode({ name, opType: 'Input', domain: '', kind: 'input', group: 0, inputs: [], outputs: [t], attrs: [] });
     tensors[t].producer = id;
   }
-  for (const n of graph.nodes) {
+  let folded = 0;
+  let qdqCount = 0;
+  for (const [ni, n] of graph.nodes.entries()) {
+    if (isQ(n) || isDQ(n)) qdqCount++;
+    if (fold?.skip.has(ni)) {
+      folded++;
+      continue;
+    }
     const group = groupFor(scopeOf(n.name, n.outputs.find((o) => o !== '')));
     const inputs = n.inputs.map(tensorOf);
     const outputs = n.outputs.map(tensorOf);
@@ -277,7 +369,9 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
     g.opMix = [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 4);
   }
 
-  return { graphName: graph.name, nodes, tensors, edges, groups, opCount: graph.nodes.length };
+  const view: GraphView = { graphName: graph.name, nodes, tensors, edges, groups, opCount: graph.nodes.length - folded, qdqCount };
+  if (fold) view.foldedQdq = folded;
+  return view;
 }
 
 /** Ancestor groups of a node, outermost (the root, 0) first and its own group last. */

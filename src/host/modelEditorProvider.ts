@@ -1,6 +1,6 @@
 /** The QuantLens custom editor for .onnx and .tflite files. */
 import * as vscode from 'vscode';
-import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type HostToWebview, type WebviewToHost } from '../protocol';
+import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type WebviewToHost } from '../protocol';
 import { ModelDocument } from './modelDocument';
 import { buildWebviewHtml } from './webviewHtml';
 
@@ -79,6 +79,27 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     ];
   }
 
+  /** Runs a request's work and posts exactly one response, {ok} or {err} with a readable message. */
+  private answer(id: number, post: (m: HostToWebview) => void, work: () => Promise<unknown>): void {
+    let p: Promise<unknown>;
+    try {
+      p = work();
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (ok) => post({ type: 'response', id, ok }),
+      (e: unknown) => {
+        this.log.warn(`Request ${id} failed: ${errorText(e)}`);
+        post({ type: 'response', id, err: errorText(e) });
+      },
+    );
+  }
+
+  private saveImage(record: EditorRecord, p: ExportImageParams): Promise<{ saved: boolean }> {
+    return saveImageTo(record, p);
+  }
+
   private handleMessage(
     msg: WebviewToHost,
     record: EditorRecord,
@@ -109,13 +130,43 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
             void vscode.commands.executeCommand('revealInExplorer', record.document.uri);
             post({ type: 'response', id: msg.id, ok: null });
             return;
+          case 'tensorStats':
+            this.answer(msg.id, post, () => record.document.tensorStats(msg.params.tensor));
+            return;
+          case 'tensorValues':
+            this.answer(msg.id, post, () => record.document.tensorValues(msg.params.tensor, msg.params.start, msg.params.count));
+            return;
+          case 'graphView':
+            this.answer(msg.id, post, async () => record.document.graphView(msg.params.foldQdq));
+            return;
+          case 'exportImage':
+            this.answer(msg.id, post, () => this.saveImage(record, msg.params));
+            return;
           default:
-            return assertNever(msg.method);
+            return assertNever(msg);
         }
       default:
         return assertNever(msg);
     }
   }
+}
+
+/** Where the exported view goes: the user picks, next to the model by default. */
+async function saveImageTo(record: EditorRecord, p: ExportImageParams): Promise<{ saved: boolean }> {
+  const base = vscode.Uri.joinPath(record.document.uri, '..', p.name);
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: base,
+    filters: p.format === 'png' ? { 'PNG image': ['png'] } : { 'SVG image': ['svg'] },
+    title: 'Export graph view',
+  });
+  if (!target) return { saved: false };
+  const bytes = p.format === 'png' ? p.data : new TextEncoder().encode(p.data);
+  await vscode.workspace.fs.writeFile(target, bytes);
+  return { saved: true };
+}
+
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).slice(0, 1000);
 }
 
 function basename(uri: vscode.Uri): string {

@@ -1,7 +1,7 @@
 /** The host validates every webview message as untrusted input. */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
+import { MAX_EXPORT_BYTES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
 
 test('accepts well-formed messages', () => {
   assert.deepEqual(parseWebviewMessage({ type: 'ready', protocolVersion: PROTOCOL_VERSION }), { type: 'ready', protocolVersion: PROTOCOL_VERSION });
@@ -31,4 +31,56 @@ test('drops malformed or hostile messages', () => {
 test('truncates oversized log messages', () => {
   const m = parseWebviewMessage({ type: 'log', level: 'info', message: 'x'.repeat(100_000) });
   assert.equal(m?.type === 'log' && m.message.length, 2000);
+});
+
+// ---- graph view requests (issue 4) ----
+
+test('tensorStats / tensorValues / graphView / exportImage: well-formed params pass through', () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'request', id: 1, method: 'tensorStats', params: { tensor: 'Parameter5' } }),
+    { type: 'request', id: 1, method: 'tensorStats', params: { tensor: 'Parameter5' } });
+  assert.deepEqual(parseWebviewMessage({ type: 'request', id: 2, method: 'tensorValues', params: { tensor: 'w', start: 0, count: MAX_VALUES_PAGE } }),
+    { type: 'request', id: 2, method: 'tensorValues', params: { tensor: 'w', start: 0, count: MAX_VALUES_PAGE } });
+  assert.deepEqual(parseWebviewMessage({ type: 'request', id: 3, method: 'graphView', params: { foldQdq: true } }),
+    { type: 'request', id: 3, method: 'graphView', params: { foldQdq: true } });
+  const svg = '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>';
+  assert.deepEqual(parseWebviewMessage({ type: 'request', id: 4, method: 'exportImage', params: { format: 'svg', data: svg, name: 'm-graph.svg' } }),
+    { type: 'request', id: 4, method: 'exportImage', params: { format: 'svg', data: svg, name: 'm-graph.svg' } });
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
+  const m = parseWebviewMessage({ type: 'request', id: 5, method: 'exportImage', params: { format: 'png', data: png, name: 'm.png' } });
+  assert.ok(m?.type === 'request' && m.method === 'exportImage' && m.params.format === 'png');
+  assert.deepEqual([...(m.params.data as Uint8Array)], [...png]);
+  // An ArrayBuffer (how some hosts deliver binary) is accepted as bytes.
+  const m2 = parseWebviewMessage({ type: 'request', id: 6, method: 'exportImage', params: { format: 'png', data: png.buffer, name: 'm.png' } });
+  assert.ok(m2?.type === 'request' && m2.method === 'exportImage' && m2.params.data instanceof Uint8Array);
+});
+
+test('graph view requests with bad params are dropped', () => {
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const bad: unknown[] = [
+    { method: 'tensorStats', params: {} },
+    { method: 'tensorStats', params: { tensor: '' } },
+    { method: 'tensorStats', params: { tensor: 7 } },
+    { method: 'tensorStats', params: { tensor: 'x'.repeat(MAX_TENSOR_NAME + 1) } },
+    { method: 'tensorStats', params: { tensor: 'w', extra: 1 } },
+    { method: 'tensorValues', params: { tensor: 'w', start: -1, count: 10 } },
+    { method: 'tensorValues', params: { tensor: 'w', start: 0.5, count: 10 } },
+    { method: 'tensorValues', params: { tensor: 'w', start: 0, count: 0 } },
+    { method: 'tensorValues', params: { tensor: 'w', start: 0, count: MAX_VALUES_PAGE + 1 } },
+    { method: 'tensorValues', params: { tensor: 'w', start: 2 ** 60, count: 10 } },
+    { method: 'tensorValues', params: { tensor: 'w', start: '0', count: 10 } },
+    { method: 'tensorValues', params: { tensor: 'w', count: 10 } },
+    { method: 'graphView', params: { foldQdq: 'yes' } },
+    { method: 'graphView', params: {} },
+    { method: 'exportImage', params: { format: 'svg', data: '<html><script>alert(1)</script>', name: 'x.svg' } },
+    { method: 'exportImage', params: { format: 'svg', data: '', name: 'x.svg' } },
+    { method: 'exportImage', params: { format: 'svg', data: '<svg>' + 'x'.repeat(MAX_EXPORT_BYTES), name: 'x.svg' } },
+    { method: 'exportImage', params: { format: 'png', data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]), name: 'x.png' } },
+    { method: 'exportImage', params: { format: 'png', data: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], name: 'x.png' } },
+    { method: 'exportImage', params: { format: 'png', data: png, name: '../../.bashrc' } },
+    { method: 'exportImage', params: { format: 'png', data: png, name: 'a\\b.png' } },
+    { method: 'exportImage', params: { format: 'png', data: png, name: '' } },
+    { method: 'exportImage', params: { format: 'gif', data: png, name: 'x.gif' } },
+    { method: 'exportImage', params: { format: 'png', data: png } },
+  ];
+  for (const r of bad) assert.equal(parseWebviewMessage({ type: 'request', id: 1, ...(r as object) }), undefined, JSON.stringify(r));
 });

@@ -20,8 +20,18 @@ before(async () => {
 });
 after(async () => harness?.close());
 
+/** The test hook (window.__qlGraph) is only installed when the page defines __qlTestHooks before load. */
+const HOOK_FLAG = 'window.__qlTestHooks = true;';
+
+async function openPage(): Promise<Page> {
+  const page = await harness.browser.newPage();
+  await page.addInitScript({ content: HOOK_FLAG });
+  await page.goto(harness.url);
+  return page;
+}
+
 async function openGraph(model: Model, fileName = 'model.onnx', graph: GraphView = buildGraphView(model)): Promise<Page> {
-  const page = await harness.open();
+  const page = await openPage();
   await sendToWebview(page, { type: 'snapshot', revision: 1, fileName, state: { kind: 'loaded', summary: summarize(model), openTimeMs: 1, graph } });
   await page.waitForSelector('[data-testid="graph-view"][data-ready="true"]');
   return page;
@@ -60,6 +70,17 @@ describe('graph view on mnist-12', () => {
     assert.equal(await page.textContent('[data-testid="node-count"]'), '12');
     assert.deepEqual(await cspViolations(page), []);
     await page.close();
+  });
+
+  test('the test hook window.__qlGraph exists only when the page asked for it before load', async () => {
+    const plain = await harness.open();
+    await sendToWebview(plain, { type: 'snapshot', revision: 1, fileName: 'mnist-12.onnx', state: { kind: 'loaded', summary: summarize(mnist), openTimeMs: 1, graph: buildGraphView(mnist) } });
+    await plain.waitForSelector('[data-testid="graph-view"][data-ready="true"]');
+    assert.equal(await plain.evaluate(() => typeof (window as unknown as { __qlGraph?: unknown }).__qlGraph), 'undefined');
+    await plain.close();
+    const hooked = await openGraph(mnist, 'mnist-12.onnx');
+    assert.equal(await hooked.evaluate(() => typeof (window as unknown as { __qlGraph?: unknown }).__qlGraph), 'object');
+    await hooked.close();
   });
 
   test('the canvas draws the graph, in the theme colours from VS Code CSS variables', async () => {
@@ -342,7 +363,7 @@ describe('layout requests', () => {
   test('without Web Workers the layout runs on the main thread, and the host is told why', async () => {
     const page = await harness.browser.newPage();
     // (A string, not a function: tsx's helpers would not exist inside the page.)
-    await page.addInitScript({ content: "window.Worker = function () { throw new Error('workers disabled for this test'); };" });
+    await page.addInitScript({ content: "window.Worker = function () { throw new Error('workers disabled for this test'); };" + HOOK_FLAG });
     await page.goto(harness.url);
     await sendToWebview(page, { type: 'snapshot', revision: 1, fileName: 'mnist-12.onnx', state: { kind: 'loaded', summary: summarize(mnist), openTimeMs: 1, graph: buildGraphView(mnist) } });
     await page.waitForSelector('[data-testid="graph-view"][data-ready="true"]');
@@ -359,7 +380,7 @@ describe('view state', () => {
     const model = syntheticTransformer(1 + 20 * BLOCK_SIZE);
     const graph = buildGraphView(model);
     const msg = { type: 'snapshot' as const, revision: 1, fileName: 'x.onnx', state: { kind: 'loaded' as const, summary: summarize(model), openTimeMs: 1, graph } };
-    const page = await harness.open();
+    const page = await openPage();
     await sendToWebview(page, msg);
     await page.waitForSelector('[data-testid="graph-view"][data-ready="true"]');
     const group = page.locator('[data-testid="graph-outline"] [role="treeitem"][aria-expanded="false"]').first();

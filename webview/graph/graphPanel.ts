@@ -12,7 +12,10 @@ import { ItemKind, layoutInputOf, type LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { Minimap } from './minimap';
 import { GraphCanvas } from './renderer';
+import { viewToSvg } from './exportSvg';
+import type { RequestFn } from './rpc';
 import { installGraphStyles } from './styles';
+import { renderConstant, renderQuant } from './tensorPanel';
 
 export type Selection = { kind: 'node' | 'group'; id: number } | null;
 
@@ -33,9 +36,21 @@ export interface GraphPanelOptions {
   /** Saved view state to restore, and where to save it. */
   state?: GraphViewState;
   onState?: (state: GraphViewState) => void;
+  /** Requests to the host (tensor statistics and values, export); without it those features say so. */
+  request?: RequestFn;
+  /** Whether `graph` is the Q/DQ-folded view, and how to ask for the other one. */
+  foldQdq?: boolean;
+  onFoldQdq?: (fold: boolean) => void;
+  /** Install window.__qlGraph (tests and benchmarks only: they set window.__qlTestHooks before load). */
+  testHooks?: boolean;
 }
 
-function stateKey(fileName: string, g: GraphView): string {
+/** Whether the page asked for the test hook: a global the test harness defines before the bundle loads. */
+export function testHooksRequested(): boolean {
+  return (window as unknown as { __qlTestHooks?: unknown }).__qlTestHooks === true;
+}
+
+export function stateKey(fileName: string, g: GraphView): string {
   return `${fileName}|${g.nodes.length}|${g.edges.length}|${g.groups.length}`;
 }
 
@@ -149,7 +164,10 @@ export class GraphPanel {
     this.props = h('section', { class: 'qlg-props', 'aria-label': 'Properties', 'data-testid': 'graph-properties' }, h('p', { class: 'qlg-muted' }, 'Select a node to see its properties.'));
     const summary = h('details', { class: 'qlg-summary-panel', 'data-testid': 'summary-panel', open: true },
       h('summary', {}, 'Model summary'), renderSummary(opts.fileName, opts.summary));
-    this.element = h('div', { class: 'qlg-root', 'data-testid': 'graph-view', 'data-node-count': view.opCount },
+    const hasQdq = (view.qdqCount ?? 0) > 0 || (view.foldedQdq ?? 0) > 0;
+    const foldBtn = hasQdq && opts.onFoldQdq ? button('fold', opts.foldQdq ? 'Show Q/DQ nodes' : 'Fold Q/DQ pairs into edges', 'graph-fold-qdq', () => opts.onFoldQdq?.(!opts.foldQdq)) : null;
+    foldBtn?.setAttribute('aria-pressed', opts.foldQdq ? 'true' : 'false');
+    this.element = h('div', { class: 'qlg-root', 'data-testid': 'graph-view', 'data-node-count': view.opCount, 'data-folded': opts.foldQdq ? 'true' : 'false' },
       h('div', { class: 'qlg-toolbar', role: 'toolbar', 'aria-label': 'Graph tools' },
         h('h1', { title: opts.fileName }, opts.fileName),
         this.searchInput,
@@ -160,6 +178,9 @@ export class GraphPanel {
         button('zoom-out', 'Zoom out', 'graph-zoom-out', () => this.zoomCentre(0.8)),
         button('screen-full', 'Fit to view', 'graph-fit', () => this.canvas.fit()),
         button('target', 'Zoom to selection', 'graph-zoom-selection', () => this.revealSelection(true)),
+        foldBtn,
+        button('file-media', 'Export view as PNG', 'graph-export-png', () => void this.exportImage('png')),
+        button('file-code', 'Export view as SVG', 'graph-export-svg', () => void this.exportImage('svg')),
         this.status,
       ),
       h('div', { class: 'qlg-body' },
@@ -192,6 +213,39 @@ export class GraphPanel {
       this.element.dataset.firstPaintMs = ms.toFixed(1);
       performance.mark('ql-graph-usable');
     });
+    if (this.opts.testHooks) this.installTestHook();
+    return this.firstPaint;
+  }
+
+  /** Name of the selected node, if a node is selected (to carry the selection into another view of the graph). */
+  selectedNodeName(): string | undefined {
+    return this.selection?.kind === 'node' ? this.opts.graph.nodes[this.selection.id]?.name : undefined;
+  }
+
+  /** The current view as an image file, saved by the host (which asks where). */
+  async exportImage(format: 'png' | 'svg'): Promise<void> {
+    const request = this.opts.request;
+    if (!request || !this.layout) return;
+    const base = this.opts.fileName.replace(/\.[^.]*$/, '') || 'graph';
+    const name = `${base}-graph.${format}`.replace(/[/\\\x00-\x1f]/g, '_').slice(0, 200);
+    this.status.textContent = `Exporting ${format.toUpperCase()}…`;
+    try {
+      if (format === 'svg') {
+        const data = viewToSvg(this.opts.graph, this.layout, this.canvas.vp, this.canvas.size, this.canvas.palette);
+        await request('exportImage', { format, data, name });
+      } else {
+        this.canvas.draw();
+        const blob = await new Promise<Blob | null>((r) => this.canvasEl.toBlob(r, 'image/png'));
+        if (!blob) throw new Error('the canvas produced no image');
+        await request('exportImage', { format, data: new Uint8Array(await blob.arrayBuffer()), name });
+      }
+      this.status.textContent = `Exported ${format.toUpperCase()}`;
+    } catch (e) {
+      this.status.textContent = `Export failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+
+  private installTestHook(): void {
     (window as unknown as { __qlGraph?: GraphDebugHook }).__qlGraph = {
       nodeClientRect: (node) => {
         const it = this.layout?.items[this.layout.repr[node]];
@@ -221,7 +275,6 @@ export class GraphPanel {
         return performance.now() - t;
       },
     };
-    return this.firstPaint;
   }
 
   /** Fits the graph, or waits for a real size if the view is hidden (a background tab). */
@@ -560,6 +613,13 @@ export class GraphPanel {
           h('td', {}, x.dtype),
           h('td', { class: 'qlg-mono' }, shapeText(x), x.quant ? h('div', { class: 'qlg-muted' }, x.quant) : null));
       }));
+    const tensorsOf = [...new Set([...node.inputs, ...node.outputs].filter((t) => t >= 0))];
+    const quantized = tensorsOf.filter((t) => g.tensors[t].q);
+    // Only real data can be fetched: declared-but-empty constants still show their type above.
+    const constants = [...new Set(node.inputs.filter((t) => t >= 0 && g.tensors[t].constant))];
+    // The biggest constant (the weight, not a scale or zero point) opens and loads at once.
+    const elements = (t: number): number => (g.tensors[t].shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
+    const biggest = constants.reduce((best, t) => (best < 0 || elements(t) > elements(best) ? t : best), -1);
     this.props.replaceChildren(h('div', {},
       h('h2', { 'data-testid': 'prop-name' }, node.name),
       h('div', { 'data-testid': 'prop-op' }, node.kind === 'op' ? node.opType + (node.domain ? ` · ${node.domain}` : '') : node.kind === 'input' ? 'Graph input' : 'Graph output'),
@@ -571,6 +631,10 @@ export class GraphPanel {
       node.inputs.length ? h('table', { 'data-testid': 'prop-inputs' }, tensorRows(node.inputs)) : null,
       node.outputs.length ? h('h3', {}, 'Outputs') : null,
       node.outputs.length ? h('table', { 'data-testid': 'prop-outputs' }, tensorRows(node.outputs)) : null,
+      quantized.length ? h('h3', {}, 'Quantization') : null,
+      quantized.length ? h('div', { 'data-testid': 'prop-quant' }, ...quantized.map((t) => renderQuant(g.tensors[t], g.tensors[t].q!))) : null,
+      constants.length ? h('h3', {}, 'Constants') : null,
+      constants.length ? h('div', { 'data-testid': 'prop-constants' }, ...constants.map((t) => renderConstant(g.tensors[t], this.opts.request, t === biggest))) : null,
     ));
   }
 

@@ -15,7 +15,7 @@ export interface Viewport {
   k: number;
 }
 
-interface Colours {
+export interface Colours {
   bg: string;
   fg: string;
   muted: string;
@@ -34,7 +34,7 @@ interface Colours {
   mono: string;
 }
 
-const CATEGORY: Record<string, string> = {};
+export const CATEGORY: Record<string, string> = {};
 for (const op of ['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'BATCH_MATMUL', 'TRANSPOSE_CONV']) CATEGORY[op] = 'blue';
 for (const op of ['Relu', 'Gelu', 'Sigmoid', 'Tanh', 'Softmax', 'Erf', 'LeakyRelu', 'HardSwish', 'Clip', 'RELU', 'RELU6', 'LOGISTIC', 'TANH', 'SOFTMAX', 'HARD_SWISH', 'GELU']) CATEGORY[op] = 'purple';
 for (const op of ['LayerNormalization', 'BatchNormalization', 'InstanceNormalization', 'ReduceMean', 'Sqrt', 'Pow', 'L2_NORMALIZATION', 'MEAN']) CATEGORY[op] = 'green';
@@ -42,7 +42,7 @@ for (const op of ['QuantizeLinear', 'DequantizeLinear', 'DynamicQuantizeLinear',
 for (const op of ['Reshape', 'Transpose', 'Concat', 'Slice', 'Gather', 'Squeeze', 'Unsqueeze', 'Flatten', 'Split', 'Shape', 'RESHAPE', 'TRANSPOSE', 'CONCATENATION', 'SLICE', 'STRIDED_SLICE', 'GATHER', 'SQUEEZE']) CATEGORY[op] = 'yellow';
 for (const op of ['MaxPool', 'AveragePool', 'GlobalAveragePool', 'MAX_POOL_2D', 'AVERAGE_POOL_2D']) CATEGORY[op] = 'red';
 
-function readColours(): Colours {
+export function readColours(): Colours {
   const cs = getComputedStyle(document.documentElement);
   const v = (name: string, fallback: string): string => cs.getPropertyValue(name).trim() || fallback;
   const fg = v('--vscode-editor-foreground', v('--vscode-foreground', '#cccccc'));
@@ -98,6 +98,11 @@ export class GraphCanvas {
   onDraw: (() => void) | undefined;
   /** Called when the theme's colours change. */
   onTheme: (() => void) | undefined;
+
+  /** The full theme palette (exports draw with the same colours). */
+  get palette(): Colours {
+    return this.colours;
+  }
 
   get themeColours(): { bg: string; node: string; group: string; frame: string; select: string } {
     const c = this.colours;
@@ -281,7 +286,7 @@ export class GraphCanvas {
       heads.push(bx, by);
       if (k >= LABEL_K && labels.length < 400) {
         const t = this.view.tensors[this.view.edges[e.edge].tensor];
-        labels.push([(ax + bx) / 2, (ay + by) / 2, e.count > 1 ? `×${e.count}` : formatShape(t.shape)]);
+        labels.push([(ax + bx) / 2, (ay + by) / 2, e.count > 1 ? `×${e.count}` : edgeLabel(t)]);
       }
     }
     ctx.stroke();
@@ -375,7 +380,13 @@ export class GraphCanvas {
   }
 }
 
-function clip(s: string, maxChars: number): string {
+/** An edge's label: the tensor's shape, plus a quantization badge where Q/DQ nodes were folded into it. */
+export function edgeLabel(t: GraphView['tensors'][number]): string {
+  const shape = formatShape(t.shape);
+  return t.folded && t.q ? `${shape} ◆ q ${t.q.type ?? 'int'}` : shape;
+}
+
+export function clip(s: string, maxChars: number): string {
   const n = Math.max(1, Math.floor(maxChars));
   return s.length <= n ? s : s.slice(0, Math.max(1, n - 1)) + '…';
 }

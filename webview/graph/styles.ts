@@ -35,6 +35,20 @@ const CSS = `
 .qlg-summary-panel > summary { cursor: pointer; font-weight: 600; margin-top: 12px; }
 .qlg-summary-panel .ql-summary { padding: 0; }
 .qlg-summary-panel .ql-facts { grid-template-columns: 1fr 1fr; }
+.qlg-stats { display: grid; grid-template-columns: max-content 1fr; gap: 1px 10px; margin: 4px 0; }
+.qlg-stats dt { color: var(--vscode-descriptionForeground); }
+.qlg-stats dd { margin: 0; font-variant-numeric: tabular-nums; }
+.qlg-chart { display: block; margin: 4px 0; }
+.qlg-alt > summary, .qlg-const > summary { cursor: pointer; }
+.qlg-alt table { font-size: 0.9em; }
+.qlg-const { margin: 4px 0 8px; }
+.qlg-quant { margin: 4px 0 8px; }
+.qlg-error { color: var(--vscode-errorForeground); margin: 4px 0; overflow-wrap: anywhere; }
+.qlg-pager { display: flex; align-items: center; gap: 6px; margin-top: 6px; }
+.qlg-values-region:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+.qlg-values { margin: 4px 0; padding-left: 4.5em; max-height: 240px; overflow: auto; font-variant-numeric: tabular-nums; }
+.qlg-btn[aria-pressed=true] { background: var(--vscode-inputOption-activeBackground, rgba(128,128,128,0.3)); border-color: var(--vscode-inputOption-activeBorder, transparent); }
+.qlg-btn:disabled { opacity: 0.4; cursor: default; }
 `;
 
 let installed = false;

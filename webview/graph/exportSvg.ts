@@ -1,0 +1,81 @@
+/**
+ * The current view as SVG: the items and edges inside the viewport, drawn as SVG elements with
+ * text as <text> nodes (so the file is searchable and scales), in the theme's colours. Every model
+ * string is XML-escaped: names are untrusted.
+ */
+import type { GraphView } from '../../src/protocol';
+import { ItemKind, type LayoutResult } from './layout';
+import { CATEGORY, clip, edgeLabel, type Colours, type Viewport } from './renderer';
+
+export function escapeXml(s: string): string {
+  // Characters XML 1.0 forbids outright are dropped; the five specials are escaped.
+  return s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const n2 = (x: number): string => String(Math.round(x * 100) / 100);
+
+export function viewToSvg(view: GraphView, layout: LayoutResult, vp: Viewport, size: { w: number; h: number }, c: Colours): string {
+  const { x: vx, y: vy, k } = vp;
+  const x1 = vx + size.w / k;
+  const y1 = vy + size.h / k;
+  const items = layout.items;
+  const inView = (i: number): boolean => {
+    const it = items[i];
+    return it.x + it.w >= vx && it.y + it.h >= vy && it.x <= x1 && it.y <= y1;
+  };
+  const out: string[] = [];
+  out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${size.w}" height="${size.h}" viewBox="${n2(vx)} ${n2(vy)} ${n2(size.w / k)} ${n2(size.h / k)}">`);
+  out.push(`<title>${escapeXml(view.graphName || 'graph')}</title>`);
+  out.push(`<rect x="${n2(vx)}" y="${n2(vy)}" width="${n2(size.w / k)}" height="${n2(size.h / k)}" fill="${escapeXml(c.bg)}"/>`);
+  const font = escapeXml(c.font);
+  const mono = escapeXml(c.mono);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it.kind !== ItemKind.Frame || !inView(i)) continue;
+    const g = view.groups[it.id];
+    out.push(`<g class="frame"><rect x="${n2(it.x)}" y="${n2(it.y)}" width="${n2(it.w)}" height="${n2(it.h)}" fill="${escapeXml(c.frameFill)}" stroke="${escapeXml(c.frameBorder)}"/>` +
+      `<text x="${n2(it.x + 8)}" y="${n2(it.y + 16)}" font-family="${font}" font-size="12" fill="${escapeXml(c.muted)}">${escapeXml(clip(`▾ ${g.label}  (${g.size})`, (it.w - 12) / 6.5))}</text></g>`);
+  }
+  out.push(`<g class="edges" fill="none" stroke="${escapeXml(c.edge)}" stroke-width="1.2">`);
+  const labels: string[] = [];
+  for (const e of layout.edges) {
+    if (!inView(e.a) && !inView(e.b)) continue;
+    const a = items[e.a];
+    const b = items[e.b];
+    const ax = a.x + a.w / 2, ay = a.y + a.h, bx = b.x + b.w / 2, by = b.y;
+    const dy = Math.max(20, Math.abs(by - ay) / 2);
+    out.push(`<path d="M${n2(ax)} ${n2(ay)}C${n2(ax)} ${n2(ay + dy)} ${n2(bx)} ${n2(by - dy)} ${n2(bx)} ${n2(by - 4)}"/>`);
+    const t = view.tensors[view.edges[e.edge].tensor];
+    labels.push(`<text x="${n2((ax + bx) / 2 + 6)}" y="${n2((ay + by) / 2 + 3)}">${escapeXml(e.count > 1 ? `×${e.count}` : edgeLabel(t))}</text>`);
+  }
+  out.push('</g>');
+  out.push(`<g class="edge-labels" font-family="${mono}" font-size="10" fill="${escapeXml(c.muted)}">${labels.join('')}</g>`);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i];
+    if (it.kind === ItemKind.Frame || !inView(i)) continue;
+    if (it.kind === ItemKind.Group) {
+      const g = view.groups[it.id];
+      const mix = g.opMix.map(([op, n]) => `${op}×${n}`).join(' ');
+      out.push(`<g class="group"><rect x="${n2(it.x)}" y="${n2(it.y)}" width="${n2(it.w)}" height="${n2(it.h)}" fill="${escapeXml(c.groupFill)}" stroke="${escapeXml(c.nodeBorder)}"/>` +
+        `<text x="${n2(it.x + 8)}" y="${n2(it.y + 19)}" font-family="${font}" font-size="12" font-weight="600" fill="${escapeXml(c.fg)}">${escapeXml(clip(`▸ ${g.label}`, (it.w - 16) / 7))}</text>` +
+        `<text x="${n2(it.x + 8)}" y="${n2(it.y + 40)}" font-family="${font}" font-size="11" fill="${escapeXml(c.muted)}">${escapeXml(clip(`${g.size} nodes · ${mix}`, (it.w - 16) / 6))}</text></g>`);
+      continue;
+    }
+    const node = view.nodes[it.id];
+    const io = node.kind !== 'op';
+    const cat = CATEGORY[node.opType];
+    const parts = [`<g class="node" data-name="${escapeXml(node.name)}"><title>${escapeXml(`${node.opType} · ${node.name}`)}</title>`,
+      `<rect x="${n2(it.x)}" y="${n2(it.y)}" width="${n2(it.w)}" height="${n2(it.h)}" fill="${escapeXml(io ? c.ioFill : c.nodeFill)}" stroke="${escapeXml(c.nodeBorder)}"/>`];
+    if (cat && !io) parts.push(`<rect x="${n2(it.x)}" y="${n2(it.y)}" width="4" height="${n2(it.h)}" fill="${escapeXml(c.category[cat])}"/>`);
+    parts.push(`<text x="${n2(it.x + it.w / 2)}" y="${n2(it.y + (io ? it.h / 2 + 4 : 18))}" text-anchor="middle" font-family="${font}" font-size="12" font-weight="600" fill="${escapeXml(io ? c.ioFg : c.fg)}">${escapeXml(clip(io ? node.name : node.opType, (it.w - 10) / 7))}</text>`);
+    if (!io) {
+      const short = node.name.slice(node.name.lastIndexOf('/') + 1);
+      parts.push(`<text x="${n2(it.x + it.w / 2)}" y="${n2(it.y + 32)}" text-anchor="middle" font-family="${font}" font-size="10" fill="${escapeXml(c.muted)}">${escapeXml(clip(short, (it.w - 10) / 5.6))}</text>`);
+    }
+    parts.push('</g>');
+    out.push(parts.join(''));
+  }
+  out.push('</svg>');
+  return out.join('\n');
+}
