@@ -27,6 +27,8 @@ export interface GvNode {
   outputs: number[];
   /** Attributes rendered as short display strings. */
   attrs: { name: string; value: string }[];
+  /** The few attributes worth seeing on the node box itself ('3×3 /2 g32', 'axis 1', '+RELU6'). */
+  keyAttrs?: string;
 }
 
 export interface GvTensor {
@@ -155,6 +157,66 @@ export function formatAttribute(v: AttributeValue): string {
       return s.length > 200 ? s.slice(0, 200) + '…' : s;
     }
   }
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function intList(a: AttributeValue | undefined): number[] | undefined {
+  if (!a) return undefined;
+  if (a.type === 'ints') return a.value.map(Number);
+  if (a.type === 'int') return [Number(a.value)];
+  return undefined;
+}
+
+/**
+ * The attributes a reader wants on the node box, as Netron and Model Explorer show them: kernel
+ * size, stride, groups, axis, fused activation. Kernel sizes come from the attribute when present,
+ * else from the weight constant's spatial dims (ONNX OIHW, TFLite OHWI).
+ */
+export function keyAttributes(node: Node, graph: Graph): string | undefined {
+  const attr = new Map(node.attributes.map((a) => [a.name, a.value] as const));
+  const parts: string[] = [];
+  const op = node.opType;
+  const isOnnxConv = /^(Conv|ConvTranspose|ConvInteger|QLinearConv)$/.test(op);
+  const isOnnxPool = /^(MaxPool|AveragePool|LpPool)$/.test(op);
+  const isTfliteConv = /^(CONV_2D|DEPTHWISE_CONV_2D|TRANSPOSE_CONV|CONV_3D)$/.test(op);
+  const isTflitePool = /^(MAX_POOL_2D|AVERAGE_POOL_2D|L2_POOL_2D)$/.test(op);
+  if (isOnnxConv || isOnnxPool) {
+    let kernel = intList(attr.get('kernel_shape'));
+    if (!kernel && isOnnxConv) {
+      const w = graph.values.get(node.inputs[op === 'QLinearConv' ? 3 : 1] ?? '')?.constant;
+      if (w && w.shape.length > 2) kernel = w.shape.slice(2);
+    }
+    if (kernel) parts.push(kernel.join('×'));
+    const strides = intList(attr.get('strides'));
+    if (strides && strides.some((x) => x !== 1)) parts.push('/' + (strides.every((x) => x === strides[0]) ? strides[0] : strides.join('×')));
+    const group = intList(attr.get('group'))?.[0];
+    if (group && group > 1) parts.push(`g${group}`);
+  } else if (isTfliteConv || isTflitePool) {
+    const fh = intList(attr.get('filter_height'))?.[0];
+    const fw = intList(attr.get('filter_width'))?.[0];
+    if (fh && fw) parts.push(`${fh}×${fw}`);
+    else {
+      const w = graph.values.get(node.inputs[1] ?? '')?.constant;
+      if (w && w.shape.length === 4) parts.push(`${w.shape[1]}×${w.shape[2]}`);
+    }
+    const sh = intList(attr.get('stride_h'))?.[0];
+    const sw = intList(attr.get('stride_w'))?.[0];
+    if (sh && sw && (sh !== 1 || sw !== 1)) parts.push('/' + (sh === sw ? sh : `${sh}×${sw}`));
+  } else if (/^(Concat|Softmax|LogSoftmax|Gather|Flatten|Split|CumSum|ArgMax|ArgMin|CONCATENATION|GATHER|SOFTMAX|SPLIT)$/.test(op)) {
+    const axis = intList(attr.get('axis'))?.[0];
+    if (axis !== undefined) parts.push(`axis ${axis}`);
+  } else if (op === 'Gemm') {
+    if (intList(attr.get('transB'))?.[0] === 1) parts.push('Bᵀ');
+  } else if (op === 'Transpose' || op === 'TRANSPOSE') {
+    const perm = intList(attr.get('perm'));
+    if (perm) parts.push(`[${perm.join(',')}]`);
+  }
+  const act = attr.get('fused_activation_function');
+  if (act?.type === 'string' && act.value !== 'NONE') parts.push('+' + act.value);
+  return parts.length ? parts.join(' ') : undefined;
 }
 
 function quantSummary(q: QuantParams | undefined): string | undefined {
@@ -301,6 +363,8 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
     const id = addNode({
       name: n.name, opType: n.opType, domain: n.domain, kind: 'op', group, inputs, outputs,
       attrs: n.attributes.map((a) => ({ name: a.name, value: a.refAttrName ? `@${a.refAttrName}` : formatAttribute(a.value) })),
+      // Only present when there is something to show: the view must survive a JSON round trip unchanged.
+      ...optional('keyAttrs', keyAttributes(n, graph)),
     });
     for (const t of outputs) if (t >= 0) tensors[t].producer = id;
   }

@@ -75,7 +75,8 @@ export function layoutInputOf(view: GraphView): LayoutInput {
     edges[2 * i + 1] = e.to;
   });
   return {
-    opTypes: view.nodes.map((n) => n.opType),
+    // Box widths follow what the box shows on its first line: the op type and its key attributes.
+    opTypes: view.nodes.map((n) => (n.keyAttrs ? `${n.opType} ${n.keyAttrs}` : n.opType)),
     nodeGroup: view.nodes.map((n) => n.group),
     groups: view.groups.map((g) => ({ parent: g.parent, groups: g.groups, nodes: g.nodes, label: g.label, size: g.size })),
     edges,

@@ -364,7 +364,7 @@ export class GraphCanvas {
         ctx.fillStyle = io ? c.ioFg : c.fg;
         ctx.font = `600 12px ${c.font}`;
         const showName = k >= NAME_K;
-        ctx.fillText(clip(io ? node.name : node.opType, (it.w - 10) / 7), it.x + it.w / 2, it.y + (showName && !io ? 14 : it.h / 2));
+        ctx.fillText(clip(io ? node.name : node.keyAttrs ? `${node.opType} ${node.keyAttrs}` : node.opType, (it.w - 10) / 7), it.x + it.w / 2, it.y + (showName && !io ? 14 : it.h / 2));
         if (showName && !io) {
           ctx.fillStyle = c.muted;
           ctx.font = `10px ${c.font}`;
