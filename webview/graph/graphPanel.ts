@@ -4,6 +4,7 @@
  * keyboard navigation along edges, and a properties panel. The model summary stays in the side
  * panel. Every model string goes into the DOM as text (h() / textContent), never as markup.
  */
+import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
 import type { GraphView, GvNode, GvTensor } from '../../src/protocol';
 import type { ModelSummary } from '../../src/core/summary';
 import { h } from '../dom';
@@ -149,8 +150,9 @@ export class GraphPanel {
     });
     this.searchCount = h('span', { class: 'qlg-count', 'data-testid': 'graph-search-count', 'aria-live': 'polite' });
     this.status = h('span', { class: 'qlg-status', 'data-testid': 'graph-status' }, 'Laying out…');
-    const button = (icon: string, label: string, testId: string, onClick: () => void): HTMLButtonElement => {
-      const b = h('button', { class: 'qlg-btn', title: label, 'aria-label': label, 'data-testid': testId, type: 'button' }, h('span', { class: `codicon codicon-${icon}`, 'aria-hidden': 'true' }));
+    // vscode-elements' toolbar button: VS Code's own look, focus ring and codicon rendering.
+    const button = (icon: string, label: string, testId: string, onClick: () => void): HTMLElement => {
+      const b = h('vscode-toolbar-button', { icon, label, title: label, 'data-testid': testId });
       b.addEventListener('click', onClick);
       return b;
     };
