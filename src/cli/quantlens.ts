@@ -16,6 +16,7 @@ const HELP = `quantlens ${VERSION} — inspect and quantize ONNX and TFLite mode
 Usage:
   quantlens inspect <model> [--json]       Print a summary of the model
   quantlens convert <model> --out <file>   Read and write back through the graph model
+  quantlens quantize <model> --out <file>  Quantize (static/dynamic/fp16); see 'quantlens quantize --help'
   quantlens --version                      Print the version
   quantlens --help                         Print this help
 
@@ -39,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inspect(rest);
       case 'convert':
         return await convert(rest);
+      case 'quantize':
+        return await (await import('./quantize')).quantizeCommand(rest);
       default:
         throw new UsageError(`unknown command '${command}'. Run 'quantlens --help'.`);
     }

@@ -1,0 +1,163 @@
+/**
+ * Dynamic quantization: weights stored as int8 now, activations quantized at run time.
+ * MatMul (and Gemm without transA, alpha = beta = 1) with a constant 2-D weight becomes
+ *   DynamicQuantizeLinear(x) -> MatMulInteger(x_q, W_q, x_zp, W_zp) -> Cast -> Mul(x_scale * W_scale) [-> Add(bias)],
+ * the form onnxruntime's own quantize_dynamic emits. Conv / ConvTranspose take the QDQ-equivalent
+ * form (DynamicQuantizeLinear -> DequantizeLinear on the input, int8 weight -> DequantizeLinear).
+ * Everything else stays float, with the reason.
+ */
+import { mainGraph, type Model, type Node } from '../model';
+import { computePerChannelParams, computeTensorParams, quantize, quantizePerChannel, quantizedToBytes } from './math';
+import type { QuantPlan } from './plan';
+import { addInitializer, addValue, defaultOpset, dropUnusedInitializers, f32Bytes, floatValues, freshName, makeNode, relink, zeroPointBytes } from './rewrite/graph';
+
+export interface DynamicOptions {
+  perChannel: boolean;
+  weightType: 'int8' | 'uint8';
+}
+
+export interface DynamicResult {
+  quantizedByOp: Record<string, number>;
+  leftFloat: { node: string; opType: string; reason: string }[];
+  warnings: string[];
+}
+
+const attrInt = (n: Node, name: string, d: number): number => {
+  const a = n.attributes.find((x) => x.name === name);
+  return a && a.value.type === 'int' ? Number(a.value.value) : d;
+};
+const attrFloat = (n: Node, name: string, d: number): number => {
+  const a = n.attributes.find((x) => x.name === name);
+  return a && a.value.type === 'float' ? a.value.value : d;
+};
+
+export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOptions): DynamicResult {
+  const g = mainGraph(model);
+  const taken = new Set<string>();
+  const quantizedByOp: Record<string, number> = {};
+  const leftFloat: DynamicResult['leftFloat'] = [];
+  const dql = new Map<string, [string, string, string]>(); // activation -> quantized, scale, zp
+  const nodes: Node[] = [];
+  const opset = defaultOpset(model);
+  const warnings: string[] = [];
+  if (opts.perChannel && opset < 13 && g.nodes.some((n) => n.opType === 'Conv' || n.opType === 'ConvTranspose')) {
+    warnings.push(`Conv weights are per-tensor: per-channel DequantizeLinear needs opset 13 (the model has ${opset}).`);
+  }
+  const dynamicInput = (x: string): [string, string, string] => {
+    let dq = dql.get(x);
+    if (!dq) {
+      dq = [freshName(g, `${x}_quantized`, taken), freshName(g, `${x}_scale`, taken), freshName(g, `${x}_zero_point`, taken)];
+      addValue(g, dq[0], 'uint8', null); addValue(g, dq[1], 'float32', []); addValue(g, dq[2], 'uint8', []);
+      nodes.push(makeNode('DynamicQuantizeLinear', freshName(g, `${x}_DynamicQuantizeLinear`, taken), [x], [...dq]));
+      dql.set(x, dq);
+    }
+    return dq;
+  };
+  /**
+   * Conv / ConvTranspose in the QDQ-equivalent dynamic form: the input is quantized at run time
+   * (DynamicQuantizeLinear -> DequantizeLinear), the weight is stored int8 with its DequantizeLinear.
+   */
+  const convQdq = (n: Node): boolean => {
+    const w = g.values.get(n.inputs[1])?.constant;
+    if (!w || w.dtype !== 'float32' || w.shape.length < 3) return false;
+    const type = opts.weightType;
+    const group = attrInt(n, 'group', 1);
+    // per-channel DequantizeLinear (axis) exists from opset 13
+    const axis = opts.perChannel && opset >= 13 && (n.opType === 'Conv' || group === 1) ? (n.opType === 'Conv' ? 0 : 1) : null;
+    const data = floatValues(w);
+    const ropt = { symmetric: type === 'int8' };
+    let q; let scales: Float32Array; let zps: Int32Array;
+    if (axis !== null) {
+      const pc = computePerChannelParams(data, w.shape, axis, type, ropt);
+      q = quantizePerChannel(data, w.shape, axis, pc.scales, pc.zeroPoints, type);
+      scales = pc.scales; zps = pc.zeroPoints;
+    } else {
+      const p = computeTensorParams(data, type, ropt);
+      q = quantize(data, p.scale, p.zeroPoint, type);
+      scales = Float32Array.of(p.scale); zps = Int32Array.of(p.zeroPoint);
+    }
+    const base = n.inputs[1];
+    const wq = freshName(g, `${base}_quantized`, taken);
+    const ws = freshName(g, `${base}_scale`, taken);
+    const wz = freshName(g, `${base}_zero_point`, taken);
+    const wdq = freshName(g, `${base}_dq`, taken);
+    const pshape = axis === null ? [] : [scales.length];
+    addInitializer(g, wq, type, w.shape.slice(), quantizedToBytes(q, type));
+    addInitializer(g, ws, 'float32', pshape, f32Bytes(scales));
+    addInitializer(g, wz, type, pshape, zeroPointBytes(zps, type));
+    addValue(g, wdq, null, null);
+    nodes.push(makeNode('DequantizeLinear', freshName(g, `${base}_DQ`, taken), [wq, ws, wz], [wdq], '', axis === null ? {} : { axis }));
+    const dq = dynamicInput(n.inputs[0]);
+    const xdq = freshName(g, `${n.inputs[0]}_dq`, taken);
+    addValue(g, xdq, null, null);
+    nodes.push(makeNode('DequantizeLinear', freshName(g, `${n.inputs[0]}_DQ`, taken), [...dq], [xdq]));
+    n.inputs = [xdq, wdq, ...n.inputs.slice(2)];
+    nodes.push(n);
+    quantizedByOp[n.opType] = (quantizedByOp[n.opType] ?? 0) + 1;
+    return true;
+  };
+  g.nodes.forEach((n, i) => {
+    const d = plan.decisions[i];
+    const keep = (reason: string): void => { nodes.push(n); leftFloat.push({ node: n.name, opType: n.opType, reason }); };
+    if (d.precision === 'float' || d.precision === 'skip') return keep(d.reason ?? `marked ${d.precision}`);
+    if (d.precision === 'fp16') return keep('marked fp16, which dynamic mode does not apply (kept float32)');
+    if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
+      if (!convQdq(n)) return keep('its weight is not a constant float32 tensor');
+      return;
+    }
+    if (n.opType !== 'MatMul' && n.opType !== 'Gemm') return keep(`${n.opType} is not quantized in dynamic mode`);
+    const w = g.values.get(n.inputs[1])?.constant;
+    if (!w || w.dtype !== 'float32' || w.shape.length !== 2) return keep('its weight is not a constant 2-D float32 tensor');
+    if (n.opType === 'Gemm' && (attrInt(n, 'transA', 0) || attrFloat(n, 'alpha', 1) !== 1 || attrFloat(n, 'beta', 1) !== 1)) return keep('Gemm with transA / alpha / beta is kept float');
+    let data = floatValues(w);
+    let [k, m] = w.shape;
+    if (n.opType === 'Gemm' && attrInt(n, 'transB', 0)) {
+      // MatMulInteger takes B as [K, N]: store the transposed weight
+      const t = new Float32Array(data.length);
+      for (let r = 0; r < k; r++) for (let c = 0; c < m; c++) t[c * k + r] = data[r * m + c];
+      data = t;
+      [k, m] = [m, k];
+    }
+    const bias = n.opType === 'Gemm' && n.inputs[2] ? n.inputs[2] : '';
+    const type = opts.weightType;
+    const ropt = { symmetric: type === 'int8' };
+    let q; let scales: Float32Array; let zps: Int32Array;
+    if (opts.perChannel) {
+      const pc = computePerChannelParams(data, [k, m], 1, type, ropt);
+      q = quantizePerChannel(data, [k, m], 1, pc.scales, pc.zeroPoints, type);
+      scales = pc.scales; zps = pc.zeroPoints;
+    } else {
+      const p = computeTensorParams(data, type, ropt);
+      q = quantize(data, p.scale, p.zeroPoint, type);
+      scales = Float32Array.of(p.scale); zps = Int32Array.of(p.zeroPoint);
+    }
+    const base = n.inputs[1];
+    const wq = freshName(g, `${base}_quantized`, taken);
+    const ws = freshName(g, `${base}_scale`, taken);
+    const wz = freshName(g, `${base}_zero_point`, taken);
+    const pshape = opts.perChannel ? [m] : [];
+    addInitializer(g, wq, type, [k, m], quantizedToBytes(q, type));
+    addInitializer(g, ws, 'float32', pshape, f32Bytes(scales));
+    addInitializer(g, wz, type, pshape, zeroPointBytes(zps, type));
+    const dq = dynamicInput(n.inputs[0]);
+    const y = n.outputs[0];
+    const mmi = freshName(g, `${y}_MatMulInteger_Output`, taken);
+    const cast = freshName(g, `${y}_Cast_Output`, taken);
+    const sc = freshName(g, `${y}_scale`, taken);
+    const mul = bias ? freshName(g, `${y}_Mul_Output`, taken) : y;
+    for (const [nm, t] of [[mmi, 'int32'], [cast, 'float32'], [sc, 'float32']] as const) addValue(g, nm, t, null);
+    if (bias) addValue(g, mul, 'float32', null);
+    nodes.push(
+      makeNode('MatMulInteger', freshName(g, `${n.name}_MatMulInteger`, taken), [dq[0], wq, dq[2], wz], [mmi]),
+      makeNode('Cast', freshName(g, `${n.name}_Cast`, taken), [mmi], [cast], '', { to: 1 }),
+      makeNode('Mul', freshName(g, `${n.name}_scale_Mul`, taken), [dq[1], ws], [sc]),
+      makeNode('Mul', freshName(g, `${n.name}_Mul`, taken), [cast, sc], [mul]),
+    );
+    if (bias) nodes.push(makeNode('Add', freshName(g, `${n.name}_bias_Add`, taken), [mul, bias], [y]));
+    quantizedByOp[n.opType] = (quantizedByOp[n.opType] ?? 0) + 1;
+  });
+  g.nodes = nodes;
+  dropUnusedInitializers(model, g);
+  relink(g);
+  return { quantizedByOp, leftFloat, warnings };
+}

@@ -1,0 +1,143 @@
+/**
+ * Pre-processing before quantization, done by onnxruntime itself rather than re-implemented:
+ *  - folding: a session at graphOptimizationLevel 'basic' folds constants, BatchNorm into Conv,
+ *    Conv+Add into a biased Conv, MatMul+Add into Gemm, and writes the result
+ *    (optimizedModelFilePath), which is read back;
+ *  - run-time shapes: one run with every node output added as a graph output gives the element
+ *    type and concrete shape of every tensor (no symbolic shape inference needed).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ModelError } from '../errors';
+import { writeOnnx } from '../formats/onnx';
+import { mainGraph, type DType, type Graph, type Model } from '../model';
+import { openModelBytes } from '../open';
+import type { Sample } from '../data';
+import { createSession, loadOrt, runSession, type OrtTensor } from '../runtime/ort';
+
+export interface TensorInfo {
+  dtype: DType;
+  shape: number[];
+}
+
+const STANDARD_DOMAINS = new Set(['', 'ai.onnx']);
+
+/** A deep, independent copy of a model (via its bytes), safe to rewrite. */
+export async function cloneModel(model: Model): Promise<Model> {
+  const copy = await openModelBytes(writeOnnx(model), model.path ? path.basename(model.path) : 'model.onnx');
+  copy.path = model.path;
+  copy.fileSize = model.fileSize;
+  return copy;
+}
+
+export interface FoldResult {
+  model: Model;
+  nodesBefore: number;
+  nodesAfter: number;
+}
+
+/**
+ * Constant folding and BatchNorm / bias folding through onnxruntime's basic optimisations. The
+ * opset imports onnxruntime adds for every domain it knows are dropped unless a node uses them.
+ */
+export async function foldWithOrt(model: Model): Promise<FoldResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-fold-'));
+  const out = path.join(dir, 'optimized.onnx');
+  try {
+    const s = await createSession(writeOnnx(model), { graphOptimizationLevel: 'basic', optimizedModelFilePath: out }, 'the model for pre-processing');
+    await s.release().catch(() => undefined);
+    const bytes = fs.readFileSync(out);
+    const folded = await openModelBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 'optimized.onnx');
+    folded.path = model.path;
+    folded.fileSize = model.fileSize;
+    folded.producer = model.producer;
+    folded.metadata = { ...model.metadata };
+    pruneOpsets(folded, new Set(model.opsets.map((o) => o.domain)));
+    return { model: folded, nodesBefore: mainGraph(model).nodes.length, nodesAfter: mainGraph(folded).nodes.length };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Drops opset imports no node uses, keeping the default domain and `keep`. */
+export function pruneOpsets(model: Model, keep: Set<string> = new Set()): void {
+  const used = new Set<string>();
+  const walk = (g: Graph): void => {
+    for (const n of g.nodes) {
+      used.add(n.domain === 'ai.onnx' ? '' : n.domain);
+      for (const s of n.subgraphs) walk(s);
+    }
+  };
+  for (const g of model.graphs) walk(g);
+  for (const f of model.functions) used.add(f.domain);
+  model.opsets = model.opsets.filter((o) => STANDARD_DOMAINS.has(o.domain) || used.has(o.domain) || keep.has(o.domain));
+}
+
+/** ORT tensors for a sample. */
+export function sampleFeeds(sample: Sample): Record<string, OrtTensor> {
+  const ort = loadOrt();
+  const feeds: Record<string, OrtTensor> = {};
+  for (const [name, t] of Object.entries(sample)) {
+    feeds[name] = new ort.Tensor(t.dtype as 'float32', t.data as Float32Array, t.shape);
+  }
+  return feeds;
+}
+
+export const ORT_DTYPES: Record<string, DType> = {
+  float32: 'float32', float16: 'float16', float64: 'float64', bfloat16: 'bfloat16',
+  int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16', int32: 'int32', uint32: 'uint32',
+  int64: 'int64', uint64: 'uint64', bool: 'bool', string: 'string', int4: 'int4', uint4: 'uint4',
+};
+
+/** A copy of the model whose main graph also outputs `names` (declared without a type: ORT infers it). */
+export function withExtraOutputs(model: Model, names: readonly string[], types?: Map<string, DType>): Model {
+  const g = mainGraph(model);
+  const values = new Map(g.values);
+  const outputs = [...g.outputs];
+  const have = new Set(outputs);
+  for (const n of names) {
+    if (have.has(n)) continue;
+    have.add(n);
+    outputs.push(n);
+    const v = values.get(n);
+    const t = types?.get(n);
+    if (v && t) values.set(n, { ...v, type: { dtype: t, shape: null } });
+  }
+  const graph: Graph = { ...g, values, outputs };
+  return { ...model, graphs: [graph, ...model.graphs.slice(1)] };
+}
+
+/**
+ * Element type and shape of every tensor of the main graph, from one run on `sample`.
+ * Initializers come from their constants.
+ */
+export async function runtimeShapes(model: Model, sample: Sample): Promise<Map<string, TensorInfo>> {
+  const g = mainGraph(model);
+  const info = new Map<string, TensorInfo>();
+  for (const name of g.initializers) {
+    const c = g.values.get(name)?.constant;
+    if (c) info.set(name, { dtype: c.dtype, shape: c.shape.slice() });
+  }
+  for (const name of g.inputs) {
+    const t = sample[name];
+    if (t) info.set(name, { dtype: t.dtype, shape: t.shape.slice() });
+  }
+  const wanted: string[] = [];
+  for (const n of g.nodes) for (const o of n.outputs) if (o && !info.has(o)) wanted.push(o);
+  const augmented = withExtraOutputs(model, wanted);
+  const session = await createSession(writeOnnx(augmented), { graphOptimizationLevel: 'disabled' }, 'the model (shape run)');
+  try {
+    const res = await runSession(session, sampleFeeds(sample), undefined, 'the model on the first calibration sample');
+    for (const [name, t] of Object.entries(res)) {
+      const dtype = ORT_DTYPES[t.type];
+      if (dtype) info.set(name, { dtype, shape: t.dims.map(Number) });
+    }
+  } finally {
+    await session.release().catch(() => undefined);
+  }
+  for (const name of wanted) {
+    if (!info.has(name)) throw new ModelError('unsupported', `Tensor '${name}' has no run-time shape (it is not a plain tensor).`);
+  }
+  return info;
+}

@@ -1,0 +1,336 @@
+/**
+ * The quantization orchestrator: open -> pre-process -> run-time shapes -> calibrate -> rewrite ->
+ * write (temp file, check it loads in onnxruntime, rename). The source file is only ever read, the
+ * output is never the source, and a cancelled or failed run leaves no file behind.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelError } from '../errors';
+import { writeOnnxFile } from '../formats/onnx';
+import { mainGraph, type Model } from '../model';
+import { openModelFile } from '../open';
+import { inputSpecsFromModel, openCalibrationData, type CalibrationData, type LoadOptions } from '../data';
+import { createSession } from '../runtime/ort';
+import { createCalibrator, saveRanges, type CalibrationResult } from './calibrators';
+import { calibrateModel, throwIfAborted } from './calibrate';
+import { buildPlan, type NodeDecision, type QuantPlan } from './plan';
+import { cloneModel, foldWithOrt, runtimeShapes, type TensorInfo } from './preprocess';
+import { rewriteQdq, tensorsToCalibrate, type QdqResult, type WeightType } from './rewrite/qdq';
+import { defaultOpset } from './rewrite/graph';
+import { recipeToJson, type Recipe } from './recipe';
+import { convertFp16 } from './fp16';
+import { quantizeDynamic } from './dynamic';
+import { poolEngine, WorkerPool, type StatsEngine } from './workers';
+
+export interface QuantizeProgress {
+  /** 1-based step number and the number of steps. */
+  step: number;
+  steps: number;
+  label: string;
+  /** Within-step fraction, when known (calibration). */
+  fraction?: number;
+}
+
+export interface QuantizeOptions {
+  /** What to do (the file form of everything below the line). */
+  recipe: Recipe;
+  /** Folder relative calibration paths in the recipe resolve against (the recipe's folder). */
+  baseDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (p: QuantizeProgress) => void;
+  /** Also write the calibrated ranges as JSON here. */
+  rangesPath?: string;
+  /** Run calibration statistics in worker threads (default true for histogram methods). */
+  workers?: boolean;
+  /** Timing of the stages, filled in (for the benchmark). */
+  timing?: QuantizeTiming;
+}
+
+export interface QuantizeTiming {
+  totalMs: number;
+  forwardMs: number;
+  calibrationRuns: number;
+  stages: Record<string, number>;
+}
+
+export interface QuantizeSummary {
+  mode: Recipe['mode'];
+  source: string;
+  output: string;
+  sizeBefore: number;
+  sizeAfter: number;
+  nodesBefore: number;
+  nodesAfter: number;
+  /** Quantized (or converted) nodes per op type. */
+  quantizedByOp: Record<string, number>;
+  quantizedCount: number;
+  /** Nodes left float, with why. */
+  leftFloat: { node: string; opType: string; reason: string }[];
+  plan?: NodeDecision[];
+  calibration?: { samples: number; method: string; tensors: number; synthetic: boolean };
+  warnings: string[];
+  opset: number;
+}
+
+export interface QuantizeResult {
+  summary: QuantizeSummary;
+  ranges?: CalibrationResult;
+  qdq?: QdqResult;
+}
+
+/** Refuses an output that is (or would replace) the source model. */
+export function checkOutputPath(source: string, out: string): void {
+  const src = path.resolve(source);
+  const dst = path.resolve(out);
+  if (src === dst) throw new ModelError('unsupported', `The output '${dst}' is the source model; choose another file (the source is never overwritten).`);
+  try {
+    if (fs.existsSync(dst) && fs.realpathSync(dst) === fs.realpathSync(src)) throw new ModelError('unsupported', `The output '${dst}' is the source model (same file); choose another file.`);
+    const a = fs.statSync(src);
+    const b = fs.existsSync(dst) ? fs.statSync(dst) : undefined;
+    if (b && a.ino === b.ino && a.dev === b.dev) throw new ModelError('unsupported', `The output '${dst}' is a link to the source model; choose another file.`);
+  } catch (e) {
+    if (e instanceof ModelError) throw e;
+  }
+  const dir = path.dirname(dst);
+  if (!fs.existsSync(dir)) throw new ModelError('io', `The output folder '${dir}' does not exist.`);
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new ModelError('io', `The output folder '${dir}' is not writable.`);
+  }
+}
+
+const STEPS = { static: ['Reading the model', 'Pre-processing (folding)', 'Measuring tensor shapes', 'Calibrating', 'Inserting Q/DQ', 'Writing the model'], dynamic: ['Reading the model', 'Pre-processing (folding)', 'Quantizing weights', 'Writing the model'], fp16: ['Reading the model', 'Pre-processing (folding)', 'Converting to float16', 'Writing the model'] };
+
+/** Quantizes the model at `source` into `out` as the recipe says. */
+export async function quantizeModel(source: string, out: string, opts: QuantizeOptions): Promise<QuantizeResult> {
+  const t0 = performance.now();
+  const r = opts.recipe;
+  const signal = opts.signal;
+  const steps = STEPS[r.mode];
+  let step = 0;
+  const stageTimes: Record<string, number> = {};
+  let stageStart = performance.now();
+  const next = (): void => {
+    throwIfAborted(signal);
+    if (step > 0) stageTimes[steps[step - 1]] = performance.now() - stageStart;
+    stageStart = performance.now();
+    step++;
+    opts.onProgress?.({ step, steps: steps.length, label: steps[step - 1] });
+  };
+  checkOutputPath(source, out);
+
+  next();
+  const original = await openModelFile(source);
+  if (original.format !== 'onnx') throw new ModelError('unsupported', `Quantization works on ONNX models; '${path.basename(source)}' is ${original.format}.`);
+  checkRunnable(original);
+  const sizeBefore = fs.statSync(source).size;
+  const nodesBefore = mainGraph(original).nodes.length;
+
+  next();
+  const model: Model = r.preprocess?.fold === false ? await cloneModel(original) : (await foldWithOrt(original)).model;
+
+  const warnings: string[] = [];
+  const originalNames = new Set(mainGraph(original).nodes.map((n) => n.name));
+  let summaryPart: Pick<QuantizeSummary, 'quantizedByOp' | 'leftFloat' | 'plan' | 'calibration'>;
+  let ranges: CalibrationResult | undefined;
+  let qdq: QdqResult | undefined;
+  let forwardMs = 0;
+  let runs = 0;
+
+  if (r.mode === 'static') {
+    next();
+    const data = await openData(model, r, opts.baseDir);
+    if (data.warning) warnings.push(data.warning);
+    const method = r.calibration?.method ?? 'minmax';
+    const useWorkers = opts.workers ?? method !== 'minmax';
+    const pool = useWorkers ? new WorkerPool() : undefined;
+    const engine: StatsEngine | undefined = pool ? poolEngine(pool) : undefined;
+    const actType = r.activationType ?? 'int8';
+    let perChannel = !!r.perChannel;
+    let plan: QuantPlan | undefined;
+    let run: Awaited<ReturnType<typeof calibrateModel>>;
+    const limit = r.calibration?.limit ?? 200;
+    const timing = { forwardMs: 0, runs: 0 };
+    try {
+      const calibrator = createCalibrator({
+        method, engine, movingAverage: r.calibration?.movingAverage, percentile: r.calibration?.percentile,
+        symmetric: method === 'mse' ? !!r.symmetricActivations : undefined,
+        ...(method === 'mse' ? { quantType: actType } : {}),
+      });
+      // the first sample's run gives every tensor's type and shape; the plan then picks what to calibrate
+      const select = (info: Map<string, TensorInfo>): string[] => {
+        if (perChannel && defaultOpset(model) < 13) {
+          const why = opsetBumpBlocker(model, info);
+          if (why) { perChannel = false; warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`); }
+          else { bumpOpset(model, 13); warnings.push(`The opset was raised from ${defaultOpset(original)} to 13 for per-channel weights.`); }
+        }
+        plan = buildPlan(model, { defaultPrecision: r.defaultPrecision ?? (actType === 'int16' || actType === 'uint16' ? 'int16' : 'int8'), overrides: r.plan, exclude: r.exclude, originalNames });
+        warnings.push(...plan.warnings);
+        next();
+        return tensorsToCalibrate(model, plan, info);
+      };
+      run = await calibrateModel(model, data, select, calibrator, {
+        signal, timing, limit,
+        onSample: (n) => opts.onProgress?.({ step, steps: steps.length, label: steps[step - 1], fraction: Math.min(1, n / limit) }),
+      });
+    } finally {
+      await pool?.close();
+    }
+    forwardMs = timing.forwardMs; runs = timing.runs;
+    ranges = run.result;
+
+    next();
+    const wt: WeightType = r.weightType ?? (actType === 'int16' || actType === 'uint16' ? 'int16' : 'int8');
+    if (wt === 'int4' && defaultOpset(model) < 21) warnings.push('int4 weights under an opset below 21 use com.microsoft DequantizeLinear (onnxruntime only).');
+    // weights are quantized in worker threads (big tensors), keeping the caller's thread responsive
+    const wpool = new WorkerPool();
+    try {
+      qdq = await rewriteQdq(model, plan!, run.info, ranges.tensors, {
+        activationType: actType, weightType: wt, perChannel, engine: opts.workers === false ? undefined : poolEngine(wpool),
+        symmetricActivations: r.symmetricActivations, symmetricWeights: r.symmetricWeights, reduceRange: r.reduceRange,
+      });
+    } finally {
+      await wpool.close();
+    }
+    // nodes the plan marks fp16 run in float16 between Casts
+    const fp16Nodes = new Set(plan!.decisions.filter((d) => d.precision === 'fp16').map((d) => d.node));
+    if (fp16Nodes.size) {
+      const f = convertFp16(model, plan!, run.info, { only: fp16Nodes });
+      const converted = new Set(Object.keys(f.convertedByOp).length ? [...fp16Nodes].filter((n) => !f.leftFloat.some((l) => l.node === n)) : []);
+      for (const lf of qdq.leftFloat) if (converted.has(lf.node)) lf.reason = 'marked fp16: runs in float16';
+      for (const lf of f.leftFloat) { const q = qdq.leftFloat.find((x) => x.node === lf.node); if (q) q.reason = `marked fp16, kept float32: ${lf.reason}`; }
+    }
+    if (wt === 'int4' || qdq.weights.some((w) => w.type === 'int4')) model.formatVersion = Math.max(model.formatVersion, 10);
+    if (defaultOpset(model) >= 21) model.formatVersion = Math.max(model.formatVersion, 10);
+    warnings.push(...qdq.warnings);
+    summaryPart = {
+      calibration: { samples: run.samples, method, tensors: run.tensors.length, synthetic: data.synthetic },
+      quantizedByOp: qdq.quantizedByOp, leftFloat: qdq.leftFloat, plan: plan!.decisions,
+    };
+  } else if (r.mode === 'dynamic') {
+    next();
+    const plan = buildPlan(model, { overrides: r.plan, exclude: r.exclude, originalNames });
+    warnings.push(...plan.warnings);
+    const d = quantizeDynamic(model, plan, { perChannel: !!r.perChannel, weightType: r.weightType === 'uint8' ? 'uint8' : 'int8' });
+    warnings.push(...d.warnings);
+    summaryPart = { quantizedByOp: d.quantizedByOp, leftFloat: d.leftFloat, plan: plan.decisions };
+  } else {
+    next();
+    const plan = buildPlan(model, { overrides: r.plan, exclude: r.exclude, originalNames });
+    warnings.push(...plan.warnings);
+    const f = convertFp16(model, plan, await typesForFp16(model, warnings));
+    warnings.push(...f.warnings);
+    summaryPart = { quantizedByOp: f.convertedByOp, leftFloat: f.leftFloat, plan: plan.decisions };
+  }
+
+  next();
+  model.metadata = { ...model.metadata, 'quantlens.recipe': recipeToJson(r).trim(), 'quantlens.source': path.basename(source) };
+  model.producer = model.producer || 'quantlens';
+  await writeChecked(model, out, signal);
+  // the ranges file is written only once the model is: a cancelled run leaves neither
+  if (opts.rangesPath && ranges) await saveRanges(opts.rangesPath, ranges);
+  stageTimes[steps[step - 1]] = performance.now() - stageStart;
+
+  const quantizedCount = Object.values(summaryPart.quantizedByOp).reduce((a, b) => a + b, 0);
+  const summary: QuantizeSummary = {
+    mode: r.mode, source: path.resolve(source), output: path.resolve(out),
+    sizeBefore, sizeAfter: fs.statSync(out).size, nodesBefore, nodesAfter: mainGraph(model).nodes.length,
+    quantizedByOp: summaryPart.quantizedByOp, quantizedCount, leftFloat: summaryPart.leftFloat,
+    ...(summaryPart.plan ? { plan: summaryPart.plan } : {}),
+    ...(summaryPart.calibration ? { calibration: summaryPart.calibration } : {}),
+    warnings, opset: defaultOpset(model),
+  };
+  if (opts.timing) Object.assign(opts.timing, { totalMs: performance.now() - t0, forwardMs, calibrationRuns: runs, stages: stageTimes });
+  return { summary, ranges, qdq };
+}
+
+async function openData(model: Model, r: Recipe, baseDir?: string): Promise<CalibrationData> {
+  const c = r.calibration ?? {};
+  const inputs = inputSpecsFromModel(model);
+  const lo: LoadOptions = { inputs, offset: c.offset, limit: c.limit ?? 200, scale: c.scale, image: c.image };
+  if (c.synthetic) return openCalibrationData(null, { ...lo, synthetic: { count: c.synthetic.count, seed: c.synthetic.seed } });
+  if (!c.data) throw new ModelError('unsupported', 'Static quantization needs calibration data: give a data file or folder (--calibration), or ask for synthetic data explicitly in the recipe.');
+  const p = baseDir && !path.isAbsolute(c.data) ? path.resolve(baseDir, c.data) : c.data;
+  return openCalibrationData(p, lo);
+}
+
+/**
+ * Element types of every tensor for the fp16 rewrite, from one run on seeded random input (used
+ * for types only, never for ranges). Falls back to the declared types when that cannot run.
+ */
+async function typesForFp16(model: Model, warnings: string[]): Promise<Map<string, TensorInfo> | undefined> {
+  try {
+    const data = await openCalibrationData(null, { inputs: inputSpecsFromModel(model), synthetic: { count: 1 } });
+    return await runtimeShapes(model, await firstSample(data));
+  } catch (e) {
+    warnings.push(`Tensor types come from the model's declarations (a probe run failed: ${(e as Error).message}).`);
+    return undefined;
+  }
+}
+
+async function firstSample(data: CalibrationData) {
+  for await (const s of data) return s;
+  throw new ModelError('unsupported', `The calibration data at ${data.source} holds no samples.`);
+}
+
+const RUNNABLE_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft']);
+
+/** Quantization runs the model: ops from domains onnxruntime does not implement are refused up front. */
+function checkRunnable(model: Model): void {
+  const fns = new Set(model.functions.map((f) => `${f.domain}|${f.name}`));
+  for (const n of mainGraph(model).nodes) {
+    if (!RUNNABLE_DOMAINS.has(n.domain) && !fns.has(`${n.domain}|${n.opType}`)) {
+      throw new ModelError('unsupported', `Node '${n.name}' uses the custom op ${n.domain}.${n.opType}, which onnxruntime does not implement; quantization needs to run the model. Register the op or replace it first.`);
+    }
+  }
+}
+
+/** Ops whose meaning changed between opset 12 and 13 in ways a plain bump would break. */
+function opsetBumpBlocker(model: Model, info: Map<string, TensorInfo>): string | undefined {
+  const g = mainGraph(model);
+  for (const n of g.nodes) {
+    if (['Split', 'Squeeze', 'Unsqueeze', 'ReduceSum'].includes(n.opType) && n.attributes.some((a) => a.name === 'axes' || a.name === 'split')) {
+      return `node '${n.name}' (${n.opType}) takes its axes as an attribute, which opset 13 moved to an input`;
+    }
+    if (['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType)) {
+      const rank = info.get(n.inputs[0])?.shape.length ?? 0;
+      const axisA = n.attributes.find((a) => a.name === 'axis');
+      const axis = axisA && axisA.value.type === 'int' ? Number(axisA.value.value) : 1;
+      if (!(rank <= 2 || axis === rank - 1 || axis === -1)) return `node '${n.name}' (${n.opType}) would change meaning in opset 13`;
+    }
+    if (n.subgraphs.length) return `node '${n.name}' has subgraphs`;
+  }
+  return undefined;
+}
+
+function bumpOpset(model: Model, v: number): void {
+  const o = model.opsets.find((x) => x.domain === '' || x.domain === 'ai.onnx');
+  if (o) o.version = v;
+  if (model.formatVersion < 7) model.formatVersion = 7;
+}
+
+/**
+ * Writes to a temporary file in the output folder, checks onnxruntime loads it, then renames:
+ * the output appears whole or not at all.
+ */
+async function writeChecked(model: Model, out: string, signal?: AbortSignal): Promise<void> {
+  const abs = path.resolve(out);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.${Date.now().toString(36)}.part`);
+  try {
+    await writeOnnxFile(model, tmp, { externalData: 'never' });
+    throwIfAborted(signal);
+    const check = await createSession(new Uint8Array(fs.readFileSync(tmp)), {}, 'the quantized model (this is a bug in QuantLens)');
+    await check.release().catch(() => undefined);
+    throwIfAborted(signal);
+    fs.renameSync(tmp, abs);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    if ((e as Error).name === 'AbortError') throw e;
+    const code = e instanceof ModelError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : (e as NodeJS.ErrnoException).code;
+    const why = code === 'EROFS' ? 'the folder is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'ENOSPC' ? 'the disk is full' : undefined;
+    if (why) throw new ModelError('io', `Cannot write '${abs}': ${why}.`, { cause: e });
+    if (e instanceof ModelError) throw e;
+    throw new ModelError('io', `Cannot write '${abs}' (${code ?? (e as Error).message}).`, { cause: e });
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Bad input: unknown ops, dynamic shapes, calibration data that does not fit, a read-only output
+ * folder, cancellation. Each gets a clear ModelError, no output (nor temporary) file is left, and
+ * the source model is byte-for-byte untouched.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { openModelFile } from '../../src/core/open';
+import { writeOnnxFile } from '../../src/core/formats/onnx';
+import { encodeNpy } from '../../src/core/data';
+import { ModelError } from '../../src/core/errors';
+import { quantizeModel, type QuantizeOptions } from '../../src/core/quant/quantize';
+import type { Recipe } from '../../src/core/quant/recipe';
+import { sharedModel } from '../helpers/paths';
+
+const MNIST = sharedModel('onnx', 'mnist', 'mnist-12.onnx');
+const IMAGES = sharedModel('data', 'mnist', 't10k-images-idx3-ubyte.gz');
+const STATIC: Recipe = { version: 1, mode: 'static', perChannel: true, calibration: { data: IMAGES, limit: 60 } };
+
+const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+
+const made: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-err-'));
+  made.push(d);
+  return d;
+}
+test.after(() => { for (const d of made) fs.rmSync(d, { recursive: true, force: true }); });
+
+/** Runs a quantization expected to fail; checks the error, that nothing was written and the source is intact. */
+async function expectFailure(source: string, outDir: string, opts: QuantizeOptions, re: RegExp, name = 'ModelError'): Promise<Error> {
+  const before = sha(source);
+  const listing = fs.readdirSync(outDir).sort();
+  const out = path.join(outDir, 'out.onnx');
+  let err: Error | undefined;
+  try {
+    await quantizeModel(source, out, opts);
+  } catch (e) {
+    err = e as Error;
+  }
+  assert.ok(err, 'quantization should have failed');
+  assert.equal(err.name, name, `${err.name}: ${err.message}`);
+  assert.match(err.message, re);
+  assert.ok(!err.message.includes('\n'), 'one line');
+  assert.deepEqual(fs.readdirSync(outDir).sort(), listing, 'no output or temporary file left');
+  assert.equal(sha(source), before, 'source untouched');
+  return err;
+}
+
+async function mnistVariant(dir: string, edit: (m: Awaited<ReturnType<typeof openModelFile>>) => void): Promise<string> {
+  const m = await openModelFile(MNIST);
+  edit(m);
+  const f = path.join(dir, 'variant.onnx');
+  await writeOnnxFile(m, f);
+  return f;
+}
+
+test('a custom-domain op onnxruntime does not know is refused up front, naming the node', async () => {
+  const dir = tmp();
+  const src = await mnistVariant(dir, (m) => { const n = m.graphs[0].nodes[2]; n.domain = 'com.example'; n.opType = 'FooRelu'; m.opsets.push({ domain: 'com.example', version: 1 }); });
+  const out = fs.mkdtempSync(path.join(dir, 'o'));
+  await expectFailure(src, out, { recipe: STATIC }, /Node 'ReLU32' uses the custom op com\.example\.FooRelu/);
+});
+
+test('an unknown op in the default domain gets onnxruntime\'s reason', async () => {
+  const dir = tmp();
+  const src = await mnistVariant(dir, (m) => { m.graphs[0].nodes[2].opType = 'Reluu'; });
+  const out = fs.mkdtempSync(path.join(dir, 'o'));
+  await expectFailure(src, out, { recipe: STATIC }, /onnxruntime cannot load the model for pre-processing.*Reluu/);
+});
+
+test('dynamic shapes: a symbolic batch dim works from run-time shapes; an unknown-rank input with synthetic data is refused', async () => {
+  const dir = tmp();
+  const dyn = await mnistVariant(dir, (m) => { m.graphs[0].values.get('Input3')!.type!.shape = ['N', 1, 28, 28]; });
+  const res = await quantizeModel(dyn, path.join(dir, 'dyn-q.onnx'), { recipe: STATIC });
+  assert.equal(res.summary.quantizedByOp.Conv, 2);
+  const norank = await mnistVariant(dir, (m) => { m.graphs[0].values.get('Input3')!.type!.shape = null; });
+  const out = fs.mkdtempSync(path.join(dir, 'o'));
+  await expectFailure(norank, out, { recipe: { version: 1, mode: 'static', calibration: { synthetic: { count: 4 } } } }, /Input3.*unknown shape/, 'DataError');
+});
+
+test('calibration data that does not fit the model names the input and both shapes', async () => {
+  const dir = tmp();
+  const npy = path.join(dir, 'bad.npy');
+  fs.writeFileSync(npy, encodeNpy({ dtype: 'float32', shape: [3, 5, 7], data: new Float32Array(105) }));
+  const out = fs.mkdtempSync(path.join(dir, 'o'));
+  const e = await expectFailure(MNIST, out, { recipe: { ...STATIC, calibration: { data: npy } } }, /Input3/, 'DataError');
+  assert.match(e.message, /1,\s*1,\s*28,\s*28/);
+  assert.match(e.message, /5,\s*7/);
+  await expectFailure(MNIST, out, { recipe: { ...STATIC, calibration: { data: path.join(dir, 'missing.npy') } } }, /missing\.npy does not exist/, 'DataError');
+  await expectFailure(MNIST, out, { recipe: { version: 1, mode: 'static' } }, /needs calibration data/);
+});
+
+test('the output may not be the source model, nor a link to it', async () => {
+  const dir = tmp();
+  const src = path.join(dir, 'm.onnx');
+  fs.copyFileSync(MNIST, src);
+  const before = sha(src);
+  await assert.rejects(quantizeModel(src, src, { recipe: STATIC }), /is the source model/);
+  fs.linkSync(src, path.join(dir, 'hard.onnx'));
+  await assert.rejects(quantizeModel(src, path.join(dir, 'hard.onnx'), { recipe: STATIC }), /link to the source model|is the source model/);
+  assert.equal(sha(src), before);
+});
+
+test('a read-only output folder is a clear error and leaves nothing behind', async () => {
+  const dir = tmp();
+  const ro = path.join(dir, 'ro');
+  fs.mkdirSync(ro);
+  let cleanup = () => fs.chmodSync(ro, 0o755);
+  if (process.getuid?.() === 0) {
+    // root ignores permission bits: use a read-only mount
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', ro]);
+    assert.equal(r.status, 0, `cannot make a read-only folder as root: ${r.stderr}`);
+    cleanup = () => { spawnSync('umount', [ro]); };
+  } else {
+    fs.chmodSync(ro, 0o555);
+  }
+  try {
+    await expectFailure(MNIST, ro, { recipe: STATIC }, /not writable|read-only file system|permission denied/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('cancelling during calibration or while writing leaves no file', async () => {
+  const dir = tmp();
+  for (const when of ['Calibrating', 'Writing the model', 'Pre-processing (folding)']) {
+    const ac = new AbortController();
+    const out = fs.mkdtempSync(path.join(dir, 'c'));
+    let calls = 0;
+    await expectFailure(MNIST, out, {
+      recipe: STATIC, signal: ac.signal, rangesPath: path.join(out, 'ranges.json'),
+      onProgress: (p) => {
+        calls++;
+        // halfway through calibration, or at the start of another step
+        if (p.label === when && (when !== 'Calibrating' || (p.fraction ?? 0) >= 0.5)) ac.abort();
+      },
+    }, /cancel/i, 'AbortError');
+    assert.ok(calls > 1);
+  }
+});
+
+test('ModelError codes are used for refusals', async () => {
+  await assert.rejects(quantizeModel(MNIST, path.join(tmp(), 'x.onnx'), { recipe: { version: 1, mode: 'static', plan: { Nope: 'int8' }, calibration: { data: IMAGES, limit: 2 } } }),
+    (e: unknown) => e instanceof ModelError && e.code === 'unsupported' && /Nope/.test(e.message));
+  await assert.rejects(quantizeModel(MNIST, '/no/such/folder/x.onnx', { recipe: STATIC }), /output folder '\/no\/such\/folder' does not exist/);
+});
