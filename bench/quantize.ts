@@ -17,19 +17,11 @@ import { writeOnnx } from '../src/core/formats/onnx';
 import { foldWithOrt, sampleFeeds, withExtraOutputs } from '../src/core/quant/preprocess';
 import { createSession } from '../src/core/runtime/ort';
 import type { Recipe } from '../src/core/quant/recipe';
+import { mulberry32 } from '../src/core/random';
 
 const SHARED = process.env.QUANTLENS_SHARED_MODELS ?? path.resolve(__dirname, '..', '..', 'shared', 'models');
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** A CNN of `layers` Conv(3x3) + BatchNormalization + Relu blocks, then pooling and a classifier. */
 export function syntheticCnn(layers = 50, channels = 32, size = 32): Model {
