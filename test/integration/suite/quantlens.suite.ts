@@ -178,6 +178,20 @@ suite('QuantLens in a real VS Code', () => {
     );
   });
 
+  test('a *.quantlens.json recipe is validated against the contributed JSON schema', async () => {
+    const uri = workspaceFile('bad.quantlens.json');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "version": 1,\n  "mode": "turbo",\n  "perChannel": "yes"\n}\n'));
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const diags = await waitFor('schema diagnostics on the recipe', () => {
+      const d = vscode.languages.getDiagnostics(uri);
+      return d.length >= 2 ? d : undefined;
+    }, 30_000);
+    const lines = diags.map((d) => d.range.start.line).sort();
+    assert.deepEqual(lines, [2, 3], JSON.stringify(diags.map((d) => d.message)));
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
   // Last, because it loads onnxruntime-node into this extension host on purpose: proves the check in
   // the first test can see the library when it is there, so its "not loaded" is meaningful.
   test('the onnxruntime check sees onnxruntime-node once it is loaded', () => {
