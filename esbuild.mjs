@@ -64,9 +64,9 @@ const nodeCommon = {
 };
 
 const builds = [
-  // The host bundle stays small; the core is a second bundle it requires on first use.
-  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts' }, outdir: out, external: [...nodeCommon.external, './core.js'] },
-  { ...nodeCommon, entryPoints: { core: 'src/core/api.ts' }, outdir: out },
+  // The host bundle stays small: models are parsed in a worker thread (dist/modelWorker.js) that
+  // bundles the core, so activation never loads it and the host's thread never runs it.
+  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts', modelWorker: 'src/host/worker/modelWorker.ts' }, outdir: out },
   {
     ...nodeCommon,
     entryPoints: { cli: 'src/cli/quantlens.ts' },

@@ -1,7 +1,4 @@
-/**
- * The core's surface for the extension host, bundled separately (dist/core.js) and loaded on first
- * use, so activating the extension does not parse a megabyte of format code.
- */
+/** The core's public surface in one place, for the extension's features and for other tools. */
 export { openModelBytes, openModelFile, detectFormat } from './open';
 export { summarize, detectQuantization } from './summary';
 export { describeError, isModelError, ModelError } from './errors';

@@ -1,0 +1,61 @@
+/** The host's end of a model worker: typed calls, and clear errors if the thread dies. */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ModelWorkerMethod, ModelWorkerMethods, ModelWorkerRequest, ModelWorkerResponse } from './modelWorkerProtocol';
+
+/** An error from the worker, with the core's error code ('truncated', 'corrupt', ..., 'request', 'internal'). */
+export class ModelWorkerError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = 'ModelWorkerError';
+  }
+}
+
+export interface ModelWorkerOptions {
+  /** Heap ceiling for the worker: a hostile file that makes the reader allocate hits this, not the host. */
+  maxHeapMb?: number;
+}
+
+export class ModelWorkerClient {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private dead: ModelWorkerError | undefined;
+
+  constructor(entry = path.join(__dirname, 'modelWorker.js'), options: ModelWorkerOptions = {}) {
+    this.worker = new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 4096 } });
+    this.worker.on('message', (res: ModelWorkerResponse) => {
+      const p = this.pending.get(res.id);
+      if (!p) return;
+      this.pending.delete(res.id);
+      if ('err' in res) p.reject(new ModelWorkerError(res.err.message, res.err.code));
+      else p.resolve(res.ok);
+    });
+    this.worker.on('error', (e: Error & { code?: string }) => {
+      const oom = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      this.fail(new ModelWorkerError(oom ? 'The model needs more memory than QuantLens allows for one model; it was not opened.' : `The model reader stopped: ${e.message}`, oom ? 'too-large' : 'internal'));
+    });
+    this.worker.on('exit', (code) => this.fail(new ModelWorkerError(`The model reader exited (code ${code}).`, 'internal')));
+  }
+
+  private fail(e: ModelWorkerError): void {
+    this.dead ??= e;
+    for (const p of this.pending.values()) p.reject(this.dead);
+    this.pending.clear();
+  }
+
+  call<M extends ModelWorkerMethod>(method: M, params: ModelWorkerMethods[M]['params']): Promise<ModelWorkerMethods[M]['result']> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    const req: ModelWorkerRequest<M> = { id, method, params };
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage(req);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.fail(new ModelWorkerError('The model was closed.', 'closed'));
+    await this.worker.terminate();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Messages between the extension host and a model worker (a node:worker_threads thread that owns
+ * one open model). Parsing, view-model building and tensor statistics run there, so a large or
+ * hostile model never blocks, or crashes, the extension host.
+ */
+import type { GraphView } from '../../core/graphView';
+import type { ModelSummary } from '../../core/summary';
+import type { TensorStats } from '../../core/tensor';
+import type { TensorValuesPage } from '../../protocol';
+
+export interface ModelWorkerMethods {
+  open: {
+    params: { path: string } | { bytes: Uint8Array; name: string };
+    result: { summary: ModelSummary; graph?: GraphView; openTimeMs: number };
+  };
+  graphView: { params: { foldQdq: boolean }; result: GraphView };
+  tensorStats: { params: { tensor: string }; result: TensorStats };
+  tensorValues: { params: { tensor: string; start: number; count: number }; result: TensorValuesPage };
+}
+
+export type ModelWorkerMethod = keyof ModelWorkerMethods;
+
+export interface ModelWorkerRequest<M extends ModelWorkerMethod = ModelWorkerMethod> {
+  id: number;
+  method: M;
+  params: ModelWorkerMethods[M]['params'];
+}
+
+export type ModelWorkerResponse =
+  | { id: number; ok: unknown }
+  | { id: number; err: { message: string; code: string } };
