@@ -109,6 +109,21 @@ async function forwardOnly(source: string, recipe: Recipe, tensors: string[], pl
   return ms;
 }
 
+const ROUNDS = 5;
+
+async function median(run: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) xs.push(await run());
+  return xs.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
+}
+
+/** The run whose total time is the median of ROUNDS runs (its stages come with it). */
+async function medianRuns<T extends { totalMs: number }>(run: () => Promise<T>): Promise<T> {
+  const xs: T[] = [];
+  for (let i = 0; i < ROUNDS; i++) xs.push(await run());
+  return xs.sort((a, b) => a.totalMs - b.totalMs)[Math.floor(ROUNDS / 2)];
+}
+
 export async function benchQuantize(): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-bench-'));
   try {
@@ -117,12 +132,14 @@ export async function benchQuantize(): Promise<Record<string, number>> {
     const images = path.join(SHARED, 'data', 'mnist', 't10k-images-idx3-ubyte.gz');
     const mr: Recipe = { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 200 } };
     await timeRun(mnist, path.join(dir, 'warm.onnx'), mr); // warm-up: native binding, JIT
-    const m = await timeRun(mnist, path.join(dir, 'mnist-q.onnx'), mr);
-    const mf = await forwardOnly(mnist, mr, m.tensors);
+    // This machine is noisy: each figure is the median of ROUNDS runs, quantization and baselines
+    // interleaved so that load changes hit both alike.
+    const m = await medianRuns(() => timeRun(mnist, path.join(dir, 'mnist-q.onnx'), mr));
+    const mf = await median(() => forwardOnly(mnist, mr, m.tensors));
+    const mp = await median(() => forwardOnly(mnist, mr, m.tensors, true));
     res['mnist total ms'] = m.totalMs;
     res['mnist calibration forward ms'] = mf;
     res['mnist ratio total/forward'] = m.totalMs / mf;
-    const mp = await forwardOnly(mnist, mr, m.tensors, true);
     res['mnist plain float forward ms'] = mp;
     res['mnist ratio total/plain forward'] = m.totalMs / mp;
 
@@ -130,17 +147,17 @@ export async function benchQuantize(): Promise<Record<string, number>> {
     await writeOnnxFile(syntheticCnn(50), cnn);
     await timeRun(cnn, path.join(dir, 'warm2.onnx'), { version: 1, mode: 'static', calibration: { synthetic: { count: 2 } } });
     const cr: Recipe = { version: 1, mode: 'static', perChannel: true, calibration: { synthetic: { count: 32, seed: 1 } } };
-    const c = await timeRun(cnn, path.join(dir, 'cnn50-q.onnx'), cr);
-    const cf = await forwardOnly(cnn, cr, c.tensors);
+    const c = await medianRuns(() => timeRun(cnn, path.join(dir, 'cnn50-q.onnx'), cr));
+    const cf = await median(() => forwardOnly(cnn, cr, c.tensors));
+    // stricter baseline: the plain float model over the same samples (no extra outputs at all)
+    const cp = await median(() => forwardOnly(cnn, cr, c.tensors, true));
     res['cnn50 total ms'] = c.totalMs;
     res['cnn50 calibration forward ms'] = cf;
     res['cnn50 ratio total/forward'] = c.totalMs / cf;
-    // stricter baseline: the plain float model over the same samples (no extra outputs at all)
-    const cp = await forwardOnly(cnn, cr, c.tensors, true);
     res['cnn50 plain float forward ms'] = cp;
     res['cnn50 ratio total/plain forward'] = c.totalMs / cp;
     // entropy calibration: histograms in worker threads
-    const ce = await timeRun(cnn, path.join(dir, 'cnn50-e.onnx'), { ...cr, calibration: { ...cr.calibration, method: 'entropy' } });
+    const ce = await medianRuns(() => timeRun(cnn, path.join(dir, 'cnn50-e.onnx'), { ...cr, calibration: { ...cr.calibration, method: 'entropy' } }));
     res['cnn50 entropy total ms'] = ce.totalMs;
     res['cnn50 entropy ratio total/forward'] = ce.totalMs / cf;
     for (const [k, v] of Object.entries(c.stages)) res[`cnn50 stage ${k} ms`] = v;
