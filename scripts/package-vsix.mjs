@@ -9,6 +9,8 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const target = process.env.QUANTLENS_VSIX_TARGET ?? 'linux-x64';
 const out = path.join(root, `${pkg.name}-${target}-${pkg.version}.vsix`);
 
+// A clean dist/: development builds leave source maps that must not ship.
+fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, ['esbuild.mjs', '--production'], { cwd: root, stdio: 'inherit' });
 execFileSync(process.execPath, [path.join(root, 'node_modules/@vscode/vsce/vsce'), 'package', '--target', target, '--out', out, '--allow-missing-repository'], {
   cwd: root,
