@@ -18,7 +18,10 @@ const MODELS: Record<string, string> = {
 
 export async function benchVsCode(): Promise<Record<string, number>> {
   await buildIntegration();
-  const workspace = prepareWorkspace(MODELS);
+  // The models sit outside the workspace: a workspace with model files activates QuantLens at
+  // startup (workspaceContains), and the benchmark must see the activation itself.
+  const models = prepareWorkspace(MODELS);
+  const workspace = prepareWorkspace({}, { 'README.txt': new TextEncoder().encode('QuantLens benchmark workspace\n') });
   const scratch = makeTempDir('ql-bench-');
   const results = path.join(scratch, 'report.json');
   const metrics = path.join(scratch, 'metrics.json');
@@ -27,7 +30,7 @@ export async function benchVsCode(): Promise<Record<string, number>> {
   try {
     session = await startSession({
       workspace,
-      env: { QUANTLENS_BENCH_OUT: metrics, QUANTLENS_BENCH_MODELS: Object.keys(MODELS).join(',') },
+      env: { QUANTLENS_BENCH_OUT: metrics, QUANTLENS_BENCH_MODELS: Object.keys(MODELS).join(','), QUANTLENS_BENCH_MODELS_DIR: models },
       install: (extensionsDir) => {
         installExtensionUnderTest(extensionsDir);
         installUnpackedExtension(extensionsDir, RUNNER_DIR, { copy: ['package.json', 'extension.js'], write: { 'runner-config.json': JSON.stringify(config) } });
@@ -46,6 +49,7 @@ export async function benchVsCode(): Promise<Record<string, number>> {
   } finally {
     await session?.close();
     fs.rmSync(workspace, { recursive: true, force: true });
+    fs.rmSync(models, { recursive: true, force: true });
     fs.rmSync(scratch, { recursive: true, force: true });
   }
 }

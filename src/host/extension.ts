@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { ModelSummary } from '../core/summary';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
+import { fixStartupRace, reopenModelTabs } from './startupRace';
 
 /** The API returned by activate(): used by the integration tests and by other extensions. */
 export interface QuantLensApi {
@@ -17,7 +18,10 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   context.subscriptions.push(log);
   const provider = ModelEditorProvider.register(context, log);
 
+  fixStartupRace(context, VIEW_TYPE, log);
+
   context.subscriptions.push(
+    vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.openModel', async (uri?: vscode.Uri) => {
       const target = uri ?? (await pickModelFile());
       if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);

@@ -178,6 +178,20 @@ suite('QuantLens in a real VS Code', () => {
     );
   });
 
+  test('a model file shown by the text editor (the startup race) is reopened in QuantLens', async () => {
+    await closeAllEditors();
+    const uri = workspaceFile(MNIST);
+    const isText = (t: vscode.Tab) => t.input instanceof vscode.TabInputText && t.input.uri.toString() === uri.toString();
+    const isOurs = (t: vscode.Tab) => t.input instanceof vscode.TabInputCustom && t.input.uri.toString() === uri.toString() && t.input.viewType === VIEW_TYPE;
+    const tabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs);
+    await vscode.commands.executeCommand('vscode.openWith', uri, 'default');
+    await waitFor('the text editor tab (or an immediate fix-up)', () => tabs().some((t) => isText(t) || isOurs(t)));
+    await vscode.commands.executeCommand('quantlens.reopenModelTabs');
+    await waitFor('the model to show in the QuantLens editor', () => tabs().some(isOurs));
+    assert.equal(tabs().filter(isText).length, 0, 'the binary-file placeholder tab is closed');
+    await closeAllEditors();
+  });
+
   test('a *.quantlens.json recipe is validated against the contributed JSON schema', async () => {
     const uri = workspaceFile('bad.quantlens.json');
     await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "version": 1,\n  "mode": "turbo",\n  "perChannel": "yes"\n}\n'));

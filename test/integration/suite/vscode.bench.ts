@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import { getExtension, sleep, VIEW_TYPE, waitFor, workspaceFile } from './helpers';
+import { getExtension, sleep, VIEW_TYPE, waitFor } from './helpers';
 
 const MODELS = (process.env.QUANTLENS_BENCH_MODELS ?? 'mnist-12.onnx').split(',');
 const WARM_RUNS = 5;
@@ -26,7 +26,7 @@ suite('bench: VS Code', () => {
     out.activationMs = performance.now() - t0;
 
     for (const name of MODELS) {
-      const uri = workspaceFile(name);
+      const uri = vscode.Uri.file(`${process.env.QUANTLENS_BENCH_MODELS_DIR}/${name}`);
       const times: number[] = [];
       for (let run = 0; run <= WARM_RUNS; run++) {
         await vscode.commands.executeCommand('workbench.action.closeAllEditors');
