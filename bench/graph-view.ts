@@ -2,9 +2,11 @@
  * Graph view speed in real Chromium, on synthetic transformer-like graphs with name scopes
  * (scripts/gen-synthetic-graph.ts): time from the webview receiving the graph to the first usable
  * paint (laid out, drawn, outline built), time to expand a group, frame times while panning and
- * zooming at 10,000 nodes, and JS heap at 50,000 nodes.
+ * zooming at 10,000 nodes, and JS heap at 50,000 nodes; then first paint on the real corpus.
  */
+import * as path from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
+import { openModelFile } from '../src/core/open';
 import { syntheticTransformer } from '../scripts/gen-synthetic-graph';
 import { buildGraphView } from '../src/core/graphView';
 import { summarize } from '../src/core/summary';
@@ -12,6 +14,13 @@ import type { SnapshotMessage } from '../src/protocol';
 import { startHarness } from '../test/webview/harness';
 
 const SIZES = [200, 2_000, 5_000, 10_000, 50_000];
+
+const SHARED = process.env.QUANTLENS_SHARED_MODELS ?? path.resolve(__dirname, '..', '..', 'shared', 'models');
+const REAL_MODELS: Record<string, string> = {
+  'mobilenetv2_12_int8_onnx': path.join(SHARED, 'onnx', 'hwacc_design_garage', 'mobilenetv2-12-int8.onnx'),
+  'mobilenet_v2_quantized_tflite': path.join(SHARED, 'tflite', 'tflite-micro', 'pytorch_to_tflite', 'mobilenet_v2_quantized_1x3x224x224.tflite'),
+  'mnist_12_onnx': path.join(SHARED, 'onnx', 'mnist', 'mnist-12.onnx'),
+};
 
 interface Hook {
   frameTimes(): number[];
@@ -100,6 +109,19 @@ export async function benchGraphView(): Promise<Record<string, number>> {
         await pan('10000_all_expanded');
       }
       if (n === 50_000) out.webview_js_heap_mib_50000 = await heapMiB(cdp);
+      await page.close();
+    }
+    // The real corpus: the largest ONNX and TFLite graphs in ../shared/models, opened by the readers.
+    for (const [key, file] of Object.entries(REAL_MODELS)) {
+      const model = await openModelFile(file);
+      const t0 = performance.now();
+      const graph = buildGraphView(model);
+      out[`build_view_model_ms_${key}`] = performance.now() - t0;
+      const page = await harness.browser.newPage();
+      await page.goto(harness.url);
+      await page.setViewportSize({ width: 1400, height: 900 });
+      const msg: SnapshotMessage = { type: 'snapshot', revision: 1, fileName: path.basename(file), state: { kind: 'loaded', summary: summarize(model), openTimeMs: 0, graph } };
+      out[`first_usable_paint_ms_${key}`] = await deliver(page, msg);
       await page.close();
     }
   } finally {
