@@ -66,7 +66,7 @@ const nodeCommon = {
 const builds = [
   // The host bundle stays small: models are parsed in a worker thread (dist/modelWorker.js) that
   // bundles the core, so activation never loads it and the host's thread never runs it.
-  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts', modelWorker: 'src/host/worker/modelWorker.ts' }, outdir: out },
+  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts', modelWorker: 'src/host/worker/modelWorker.ts', quantizeWorker: 'src/host/worker/quantizeWorker.ts' }, outdir: out },
   {
     ...nodeCommon,
     entryPoints: { cli: 'src/cli/quantlens.ts' },

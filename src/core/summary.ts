@@ -128,15 +128,14 @@ export function detectQuantization(model: Model): QuantizationSummary {
         if (QOPERATOR_OPS.has(op)) schemes.add('qoperator');
         else if (DYNAMIC_OPS.has(op)) schemes.add('dynamic');
         if (QOPERATOR_OPS.has(op) || DYNAMIC_OPS.has(op) || QDQ_OPS.has(op)) quantOps[op] = (quantOps[op] ?? 0) + 1;
-        // QDQ: a float op sandwiched between DequantizeLinear inputs and a QuantizeLinear output.
-        // QOperator models also have DQ nodes, but only at boundaries, never with a Q after the op.
-        if (!QDQ_OPS.has(op)) {
-          const fedByDq = n.inputs.some((name) => {
-            const p = g.values.get(name)?.producer;
-            return p !== undefined && g.nodes[p].opType === 'DequantizeLinear';
-          });
-          const feedsQ = fedByDq && n.outputs.some((name) => g.values.get(name)?.consumers.some((ci) => g.nodes[ci].opType === 'QuantizeLinear'));
-          if (feedsQ) schemes.add('qdq');
+        // QDQ: a DequantizeLinear of a stored integer weight, or of a QuantizeLinear's output, that
+        // feeds a float op. QOperator models have DQ nodes too, but only on integer activations
+        // coming out of QLinear* ops, at their float boundaries.
+        if (op === 'DequantizeLinear') {
+          const src = g.values.get(n.inputs[0] ?? '');
+          const fromWeightOrQ = !!src && (src.constant !== undefined || (src.producer !== undefined && g.nodes[src.producer].opType === 'QuantizeLinear'));
+          const feedsFloatOp = g.values.get(n.outputs[0] ?? '')?.consumers.some((ci) => !QDQ_OPS.has(g.nodes[ci].opType)) ?? false;
+          if (fromWeightOrQ && feedsFloatOp) schemes.add('qdq');
         }
       }
     }

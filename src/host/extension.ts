@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { ModelSummary } from '../core/summary';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
+import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import { fixStartupRace, reopenModelTabs } from './startupRace';
 
 /** The API returned by activate(): used by the integration tests and by other extensions. */
@@ -22,6 +23,8 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
 
   context.subscriptions.push(
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
+    vscode.commands.registerCommand('quantlens.quantizeModel', (uri?: vscode.Uri, args?: QuantizeCommandArgs) =>
+      quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args)),
     vscode.commands.registerCommand('quantlens.openModel', async (uri?: vscode.Uri) => {
       const target = uri ?? (await pickModelFile());
       if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);

@@ -31,6 +31,8 @@ fs.copyFileSync(
   path.join(workspace, 'hello_world_float.tflite'),
 );
 
+fs.copyFileSync(path.join(sharedModels, 'data', 'mnist', 't10k-images-idx3-ubyte.gz'), path.join(workspace, 't10k-images-idx3-ubyte.gz'));
+
 // This config module lives as long as the vscode-test process, which ends after the tests.
 process.on('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
 

@@ -14,6 +14,7 @@ import {
   prepareWorkspace,
   saveFailureArtifacts,
   SAMPLE_MNIST,
+  SHARED_MODELS,
   SHARED_TFLITE,
   startSession,
   type Session,
@@ -26,7 +27,11 @@ const SUITE_TIMEOUT_MS = Number(process.env.QUANTLENS_INTEGRATION_TIMEOUT_MS ?? 
 
 async function runInCodeServer(): Promise<SuiteReport> {
   await buildIntegration();
-  const workspace = prepareWorkspace({ 'mnist-12.onnx': SAMPLE_MNIST, 'hello_world_float.tflite': SHARED_TFLITE });
+  const workspace = prepareWorkspace({
+    'mnist-12.onnx': SAMPLE_MNIST,
+    'hello_world_float.tflite': SHARED_TFLITE,
+    't10k-images-idx3-ubyte.gz': path.join(SHARED_MODELS, 'data', 'mnist', 't10k-images-idx3-ubyte.gz'),
+  });
   const resultsDir = makeTempDir('ql-results-');
   const results = path.join(resultsDir, 'results.json');
   const config: RunnerConfig = { suite: SUITE_ENTRY, results, timeoutMs: 60_000 };

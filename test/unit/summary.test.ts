@@ -65,3 +65,20 @@ test('TFLite: full-int8, 16x8 and hybrid models are told apart', async () => {
   const f = await summaryOf('tflite', 'tflite-micro', 'hello_world', 'models', 'hello_world_float.tflite');
   assert.equal(f.quantization.scheme, 'none');
 });
+
+test('a QDQ model written by the quantizer is detected as QDQ', async () => {
+  const { quantizeModel } = await import('../../src/core/quant/quantize');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-summary-'));
+  try {
+    const out = path.join(dir, 'q.onnx');
+    await quantizeModel(sharedModel('onnx', 'mnist', 'mnist-12.onnx'), out, { recipe: { version: 1, mode: 'static', perChannel: true, calibration: { synthetic: { count: 4, seed: 1 } } } });
+    const s = summarize(await openModelFile(out));
+    assert.equal(s.quantization.scheme, 'qdq');
+    assert.ok(s.quantization.quantOps.DequantizeLinear > 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -8,6 +8,8 @@ export const VIEW_TYPE = 'quantlens.modelEditor';
 /** Fixtures the harness copies into the workspace (see test/integration/harness.ts and .vscode-test.mjs). */
 export const MNIST = 'mnist-12.onnx';
 export const TFLITE = 'hello_world_float.tflite';
+/** MNIST test images (IDX), calibration data for the quantize command. */
+export const MNIST_IMAGES = 't10k-images-idx3-ubyte.gz';
 
 export type OpenDocument = ReturnType<QuantLensApi['openDocuments']>[number];
 

@@ -20,6 +20,7 @@ import {
   getApi,
   getExtension,
   MNIST,
+  MNIST_IMAGES,
   openInQuantLens,
   TFLITE,
   VIEW_TYPE,
@@ -189,6 +190,34 @@ suite('QuantLens in a real VS Code', () => {
     await vscode.commands.executeCommand('quantlens.reopenModelTabs');
     await waitFor('the model to show in the QuantLens editor', () => tabs().some(isOurs));
     assert.equal(tabs().filter(isText).length, 0, 'the binary-file placeholder tab is closed');
+    await closeAllEditors();
+  });
+
+  test('QuantLens: Quantize Model… writes a calibrated int8 QDQ model beside the source, which opens in QuantLens', async function () {
+    this.timeout(120_000);
+    const src = workspaceFile(MNIST);
+    const before = Buffer.from(await vscode.workspace.fs.readFile(src));
+    const out = workspaceFile('mnist-12.int8.onnx');
+    const summary = (await vscode.commands.executeCommand('quantlens.quantizeModel', src, {
+      out: out.fsPath,
+      recipe: { version: 1, mode: 'static', perChannel: true, calibration: { data: workspaceFile(MNIST_IMAGES).fsPath, limit: 50 } },
+    })) as { output: string; quantizedCount: number; sizeAfter: number; sizeBefore: number; calibration?: { samples: number } } | undefined;
+    assert.ok(summary, 'the command returned a summary (no error)');
+    assert.equal(summary.output, out.fsPath);
+    assert.ok(summary.quantizedCount > 0);
+    assert.equal(summary.calibration?.samples, 50);
+    assert.ok(summary.sizeAfter < 0.5 * summary.sizeBefore, `${summary.sizeAfter} vs ${summary.sizeBefore}`);
+    assert.deepEqual(Buffer.from(await vscode.workspace.fs.readFile(src)), before, 'the source model is untouched');
+    // The output is a real model: QuantLens opens it and sees QDQ quantization.
+    const api = await getApi();
+    await vscode.commands.executeCommand('vscode.openWith', out, VIEW_TYPE);
+    const doc = await waitForDocument(api, out);
+    assert.equal(doc.error, undefined);
+    assert.equal(doc.summary?.quantization.scheme, 'qdq');
+    // Bad input: an output over the source is refused, and nothing is written.
+    const refused = await vscode.commands.executeCommand('quantlens.quantizeModel', src, { out: src.fsPath, recipe: { version: 1, mode: 'dynamic' } });
+    assert.equal(refused, undefined);
+    assert.deepEqual(Buffer.from(await vscode.workspace.fs.readFile(src)), before, 'the source model is still untouched');
     await closeAllEditors();
   });
 

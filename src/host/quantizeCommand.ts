@@ -1,0 +1,137 @@
+/**
+ * `QuantLens: Quantize Model…`: asks what to do (or takes it as arguments), runs the core's
+ * quantizer in a worker thread with progress and cancel, and offers to open the result.
+ * Quantizing runs the model, so it needs a trusted workspace.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import * as vscode from 'vscode';
+import type { QuantizeSummary } from '../core/quant/quantize';
+import type { Recipe } from '../core/quant/recipe';
+import type { QuantizeJobFromHost, QuantizeJobToHost } from './worker/quantizeJobProtocol';
+
+export interface QuantizeCommandArgs {
+  /** Output file; asked for when missing. */
+  out?: string;
+  /** The whole run; asked for (mode, data) when missing. */
+  recipe?: Recipe;
+  /** Folder relative data paths in the recipe resolve against. */
+  baseDir?: string;
+}
+
+interface ModeChoice extends vscode.QuickPickItem {
+  recipe: Recipe;
+  suffix: string;
+  needsData: boolean;
+}
+
+const MODES: ModeChoice[] = [
+  { label: 'Static int8', description: 'QDQ, per-channel weights, calibrated on your data', recipe: { version: 1, mode: 'static', perChannel: true }, suffix: 'int8', needsData: true },
+  { label: 'Static int16 activations', description: 'int16 activations, int8 weights: for models int8 breaks', recipe: { version: 1, mode: 'static', perChannel: true, activationType: 'int16', weightType: 'int8' }, suffix: 'a16w8', needsData: true },
+  { label: 'Dynamic int8', description: 'int8 weights, activations quantized at run time; no data needed', recipe: { version: 1, mode: 'dynamic' }, suffix: 'dynamic', needsData: false },
+  { label: 'Float16', description: 'fp16 weights and compute, fp32 at the boundary', recipe: { version: 1, mode: 'fp16' }, suffix: 'fp16', needsData: false },
+];
+
+async function askRecipe(): Promise<{ recipe: Recipe; suffix: string } | undefined> {
+  const mode = await vscode.window.showQuickPick(MODES, { title: 'QuantLens: quantize', placeHolder: 'How to quantize' });
+  if (!mode) return undefined;
+  if (!mode.needsData) return { recipe: mode.recipe, suffix: mode.suffix };
+  const source = await vscode.window.showQuickPick(
+    [
+      { label: 'Choose calibration data…', description: 'a file or folder: npy, npz, pb, IDX, JSON, CSV, JPEG/PNG', synthetic: false },
+      { label: 'Synthetic random data', description: 'a trial run only: ranges from noise make a poor model', synthetic: true },
+    ],
+    { title: 'QuantLens: calibration data' },
+  );
+  if (!source) return undefined;
+  if (source.synthetic) return { recipe: { ...mode.recipe, calibration: { synthetic: { count: 32, seed: 1 } } }, suffix: mode.suffix };
+  const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Calibrate on this' });
+  if (!picked?.[0]) return undefined;
+  return { recipe: { ...mode.recipe, calibration: { data: picked[0].fsPath, limit: 200 } }, suffix: mode.suffix };
+}
+
+function describe(s: QuantizeSummary): string {
+  const pct = s.sizeBefore ? ((100 * s.sizeAfter) / s.sizeBefore).toFixed(1) : '?';
+  const left = s.leftFloat.length ? `, ${s.leftFloat.length} left float` : '';
+  return `${path.basename(s.output)}: ${s.quantizedCount} nodes quantized${left}; ${s.sizeBefore} → ${s.sizeAfter} bytes (${pct} %).`;
+}
+
+/** Runs one job in a worker; resolves with the summary, rejects with the job's message. */
+function runJob(extensionPath: string, start: QuantizeJobFromHost & { type: 'start' }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<QuantizeSummary> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(extensionPath, 'dist', 'quantizeWorker.js'));
+    let reported = 0;
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      f();
+      void worker.terminate();
+    };
+    const cancelSub = token.onCancellationRequested(() => worker.postMessage({ type: 'cancel' } satisfies QuantizeJobFromHost));
+    worker.on('message', (m: QuantizeJobToHost) => {
+      if (m.type === 'progress') {
+        const done = ((m.step - 1 + (m.fraction ?? 0)) / m.steps) * 100;
+        progress.report({ message: `${m.label} (${m.step}/${m.steps})`, increment: Math.max(0, done - reported) });
+        reported = Math.max(reported, done);
+      } else if (m.type === 'done') {
+        finish(() => resolve(m.summary));
+      } else {
+        finish(() => reject(Object.assign(new Error(m.message), { cancelled: m.cancelled })));
+      }
+    });
+    worker.on('error', (e) => finish(() => reject(new Error(`The quantizer stopped: ${e.message}`))));
+    worker.on('exit', (code) => finish(() => reject(new Error(`The quantizer exited (code ${code}) before it finished.`))));
+    worker.once('exit', () => cancelSub.dispose());
+    worker.postMessage(start);
+  });
+}
+
+export async function quantizeCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: QuantizeCommandArgs = {}): Promise<QuantizeSummary | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showErrorMessage('QuantLens: quantizing runs the model, which needs a trusted workspace. Trust this workspace first.');
+    return undefined;
+  }
+  if (!model || model.scheme !== 'file') {
+    void vscode.window.showErrorMessage('QuantLens: open a local .onnx model (or pick one in the explorer) to quantize it.');
+    return undefined;
+  }
+  if (!model.path.toLowerCase().endsWith('.onnx')) {
+    void vscode.window.showErrorMessage('QuantLens: only ONNX models can be quantized so far.');
+    return undefined;
+  }
+  let recipe = args.recipe;
+  let suffix = recipe ? (recipe.mode === 'static' ? recipe.activationType ?? 'int8' : recipe.mode) : '';
+  if (!recipe) {
+    const asked = await askRecipe();
+    if (!asked) return undefined;
+    ({ recipe, suffix } = asked);
+  }
+  let out = args.out;
+  if (!out) {
+    const src = model.fsPath;
+    const def = vscode.Uri.file(path.join(path.dirname(src), `${path.basename(src, '.onnx')}.${suffix}.onnx`));
+    const picked = await vscode.window.showSaveDialog({ defaultUri: def, filters: { 'ONNX model': ['onnx'] }, saveLabel: 'Quantize to' });
+    if (!picked) return undefined;
+    out = picked.fsPath;
+  }
+  const start: QuantizeJobFromHost & { type: 'start' } = { type: 'start', source: model.fsPath, out, recipe, baseDir: args.baseDir };
+  try {
+    const summary = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `QuantLens: quantizing ${path.basename(model.fsPath)}`, cancellable: true },
+      (progress, token) => runJob(context.extensionPath, start, progress, token),
+    );
+    log.info(`Quantized ${model.fsPath} -> ${summary.output}\n${JSON.stringify(summary, null, 2)}`);
+    for (const w of summary.warnings) log.warn(w);
+    void vscode.window.showInformationMessage(`QuantLens: ${describe(summary)}`, 'Open').then((choice) => {
+      if (choice === 'Open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor');
+    });
+    return summary;
+  } catch (e) {
+    const err = e as Error & { cancelled?: boolean };
+    if (err.cancelled) void vscode.window.showInformationMessage(`QuantLens: ${err.message}`);
+    else void vscode.window.showErrorMessage(`QuantLens: ${err.message}`);
+    log.error(`Quantizing ${model.fsPath} failed: ${err.message}`);
+    return undefined;
+  }
+}
