@@ -7,12 +7,13 @@
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import {
   installExtensionUnderTest,
   prepareWorkspace,
-  saveFailureArtifacts,
+  stepWithArtifacts,
+  waitUntil,
   SAMPLE_MNIST,
   startSession,
   waitInFrames,
@@ -25,29 +26,10 @@ const CORRUPT = new Uint8Array(2048).map((_, i) => (i % 3 === 0 ? 0xff : (i * 13
 let session: Session | undefined;
 let workspace: string | undefined;
 
-/** Runs a test body; on failure saves a screenshot and the server log under test-results/. */
 function step(name: string, body: (page: Page) => Promise<void>): void {
-  it(name, async () => {
-    assert.ok(session, 'the code-server session did not start');
-    try {
-      await body(session.page);
-    } catch (err) {
-      const shot = await saveFailureArtifacts(session, `e2e-${name}`);
-      if (err instanceof Error && shot) err.message += `\n(screenshot: ${shot})`;
-      throw err;
-    }
-  });
+  stepWithArtifacts('e2e', () => session, name, body);
 }
 
-async function waitUntil<T>(what: string, page: Page, fn: () => Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await page.waitForTimeout(250);
-  }
-}
 
 /** The command palette's entries for `query`. */
 async function paletteEntries(page: Page, query: string): Promise<string[]> {

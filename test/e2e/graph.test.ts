@@ -10,12 +10,13 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import {
   installExtensionUnderTest,
   prepareWorkspace,
-  saveFailureArtifacts,
+  stepWithArtifacts,
+  waitUntil,
   SAMPLE_MNIST,
   SHARED_MODELS,
   startSession,
@@ -31,27 +32,9 @@ let session: Session | undefined;
 let workspace: string | undefined;
 
 function step(name: string, body: (page: Page) => Promise<void>): void {
-  it(name, async () => {
-    assert.ok(session, 'the code-server session did not start');
-    try {
-      await body(session.page);
-    } catch (err) {
-      const shot = await saveFailureArtifacts(session, `e2e-graph-${name}`);
-      if (err instanceof Error && shot) err.message += `\n(screenshot: ${shot})`;
-      throw err;
-    }
-  });
+  stepWithArtifacts('e2e-graph', () => session, name, body);
 }
 
-async function waitUntil<T>(what: string, page: Page, fn: () => Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await page.waitForTimeout(250);
-  }
-}
 
 async function commandsRegistered(page: Page): Promise<boolean> {
   await page.keyboard.press('Control+Shift+P');

@@ -2,7 +2,9 @@
  * What the integration wrapper and the end-to-end tests share: a prepared workspace, QuantLens
  * installed into a throwaway extensions dir, code-server, and Chromium showing the workbench.
  */
+import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import { it } from 'node:test';
 import * as path from 'node:path';
 import { chromium, type Browser, type ElementHandle, type Frame, type Page } from 'playwright-core';
 import {
@@ -149,5 +151,34 @@ export async function saveFailureArtifacts(session: Session | undefined, name: s
     return `${base}.png`;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * A node:test `it` that runs `body` on the session's page and, when it fails, saves a screenshot and
+ * the server log under test-results/ (named `${prefix}-${name}`) and names the screenshot in the error.
+ */
+export function stepWithArtifacts(prefix: string, getSession: () => Session | undefined, name: string, body: (page: Page) => Promise<void>): void {
+  it(name, async () => {
+    const session = getSession();
+    assert.ok(session, 'the code-server session did not start');
+    try {
+      await body(session.page);
+    } catch (err) {
+      const shot = await saveFailureArtifacts(session, `${prefix}-${name}`);
+      if (err instanceof Error && shot) err.message += `\n(screenshot: ${shot})`;
+      throw err;
+    }
+  });
+}
+
+/** Polls `fn` on the page until it returns a truthy value; fails naming `what` after `timeoutMs`. */
+export async function waitUntil<T>(what: string, page: Page, fn: () => Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await page.waitForTimeout(250);
   }
 }
