@@ -170,11 +170,8 @@ export function typeText(dtype: DType, shape: readonly Dim[] | null): string {
   return `${dtype}${dimsText(shape)}`;
 }
 
-export function elementCountOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+/** The graph model's element count, under the name the loaders use. */
+export { elementCount as elementCountOf } from '../model';
 
 const INT_RANGE: Partial<Record<DType, [number, number]>> = {
   int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535],

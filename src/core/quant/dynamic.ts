@@ -11,6 +11,17 @@ import { computePerChannelParams, computeTensorParams, quantize, quantizePerChan
 import type { QuantPlan } from './plan';
 import { addInitializer, addValue, defaultOpset, dropUnusedInitializers, f32Bytes, floatValues, freshName, makeNode, relink, zeroPointBytes } from './rewrite/graph';
 
+/** A weight quantized per channel along `axis`, or per tensor when `axis` is null; int8 is symmetric. */
+function quantizeWeight(data: Float32Array, shape: number[], axis: number | null, type: 'int8' | 'uint8'): { q: ReturnType<typeof quantize>; scales: Float32Array; zps: Int32Array } {
+  const ropt = { symmetric: type === 'int8' };
+  if (axis !== null) {
+    const pc = computePerChannelParams(data, shape, axis, type, ropt);
+    return { q: quantizePerChannel(data, shape, axis, pc.scales, pc.zeroPoints, type), scales: pc.scales, zps: pc.zeroPoints };
+  }
+  const p = computeTensorParams(data, type, ropt);
+  return { q: quantize(data, p.scale, p.zeroPoint, type), scales: Float32Array.of(p.scale), zps: Int32Array.of(p.zeroPoint) };
+}
+
 export interface DynamicOptions {
   perChannel: boolean;
   weightType: 'int8' | 'uint8';
@@ -65,17 +76,7 @@ export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOpti
     // per-channel DequantizeLinear (axis) exists from opset 13
     const axis = opts.perChannel && opset >= 13 && (n.opType === 'Conv' || group === 1) ? (n.opType === 'Conv' ? 0 : 1) : null;
     const data = floatValues(w);
-    const ropt = { symmetric: type === 'int8' };
-    let q; let scales: Float32Array; let zps: Int32Array;
-    if (axis !== null) {
-      const pc = computePerChannelParams(data, w.shape, axis, type, ropt);
-      q = quantizePerChannel(data, w.shape, axis, pc.scales, pc.zeroPoints, type);
-      scales = pc.scales; zps = pc.zeroPoints;
-    } else {
-      const p = computeTensorParams(data, type, ropt);
-      q = quantize(data, p.scale, p.zeroPoint, type);
-      scales = Float32Array.of(p.scale); zps = Int32Array.of(p.zeroPoint);
-    }
+    const { q, scales, zps } = quantizeWeight(data, w.shape, axis, type);
     const base = n.inputs[1];
     const wq = freshName(g, `${base}_quantized`, taken);
     const ws = freshName(g, `${base}_scale`, taken);
@@ -120,17 +121,7 @@ export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOpti
     }
     const bias = n.opType === 'Gemm' && n.inputs[2] ? n.inputs[2] : '';
     const type = opts.weightType;
-    const ropt = { symmetric: type === 'int8' };
-    let q; let scales: Float32Array; let zps: Int32Array;
-    if (opts.perChannel) {
-      const pc = computePerChannelParams(data, [k, m], 1, type, ropt);
-      q = quantizePerChannel(data, [k, m], 1, pc.scales, pc.zeroPoints, type);
-      scales = pc.scales; zps = pc.zeroPoints;
-    } else {
-      const p = computeTensorParams(data, type, ropt);
-      q = quantize(data, p.scale, p.zeroPoint, type);
-      scales = Float32Array.of(p.scale); zps = Int32Array.of(p.zeroPoint);
-    }
+    const { q, scales, zps } = quantizeWeight(data, [k, m], opts.perChannel ? 1 : null, type);
     const base = n.inputs[1];
     const wq = freshName(g, `${base}_quantized`, taken);
     const ws = freshName(g, `${base}_scale`, taken);
