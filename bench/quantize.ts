@@ -1,9 +1,10 @@
 /**
  * Quantization speed: total time of a static int8 run against the time of its calibration
  * forward passes alone: the same pre-processed model and samples, fetching the calibrated tensors,
- * timed around session.run only (and, stricter, against the plain float model's forward passes).
- * On MNIST (200 images) and on a synthetic 50-layer CNN (Conv + BatchNorm + Relu blocks, seeded
- * random weights and 32 synthetic samples; the data only matters for timing here).
+ * one sample per run, timed around session.run (and with the session's creation), and against
+ * the plain float model's forward passes. On MNIST (200 and 1,000 images) and on a synthetic
+ * 50-layer CNN (Conv + BatchNorm + Relu blocks, seeded random weights and 32 synthetic samples;
+ * the data only matters for timing here).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -82,46 +83,61 @@ async function timeRun(source: string, out: string, recipe: Recipe): Promise<Qua
 }
 
 /**
- * The calibration forward passes alone: the same pre-processed model with the same extra outputs,
- * the same samples and fetches, timed around session.run only, with no statistics.
+ * The calibration forward passes alone, done the plain way: the same pre-processed model with the
+ * calibrated tensors as extra outputs (what a calibration has to compute), one run per sample as
+ * the model declares, the same samples already in memory. `runMs` is session.run only; `withSessionMs`
+ * adds creating that session. `plain`: the float model itself, no extra outputs.
  */
-async function forwardOnly(source: string, recipe: Recipe, tensors: string[], plain = false): Promise<number> {
+async function forwardOnly(source: string, recipe: Recipe, tensors: string[], plain = false): Promise<{ runMs: number; withSessionMs: number }> {
   const folded = (await foldWithOrt(await openModelFile(source))).model;
   const g = folded.graphs[0];
-  const all = g.nodes.flatMap((n) => n.outputs).filter((o) => o && !g.initializers.includes(o));
-  const s = await createSession(writeOnnx(plain ? folded : withExtraOutputs(folded, all)));
+  const fetches = tensors.filter((t) => !g.inputs.includes(t));
   const c = recipe.calibration ?? {};
   const data = await openCalibrationData(c.data ?? null, {
     inputs: inputSpecsFromModel(folded), limit: c.limit ?? 200,
     ...(c.synthetic ? { synthetic: { count: c.synthetic.count, seed: c.synthetic.seed } } : {}),
   });
-  const fetches = tensors.filter((t) => !g.inputs.includes(t));
-  let ms = 0;
-  let first = true;
-  for await (const sample of data) {
-    const feeds = sampleFeeds(sample);
-    const t0 = performance.now();
-    await (plain ? s.run(feeds) : s.run(feeds, first ? all : fetches));
-    ms += performance.now() - t0;
-    first = false;
-  }
+  const feeds = [];
+  for await (const sample of data) feeds.push(sampleFeeds(sample));
+  const bytes = writeOnnx(plain ? folded : withExtraOutputs(folded, fetches));
+  const t0 = performance.now();
+  const s = await createSession(bytes);
+  const t1 = performance.now();
+  for (const f of feeds) await (plain ? s.run(f) : s.run(f, fetches));
+  const t2 = performance.now();
   await s.release();
-  return ms;
+  return { runMs: t2 - t1, withSessionMs: t2 - t0 };
 }
 
-const ROUNDS = 5;
+const ROUNDS = 9;
 
-async function median(run: () => Promise<number>): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) xs.push(await run());
-  return xs.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
-}
+const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** The run whose total time is the median of ROUNDS runs (its stages come with it). */
-async function medianRuns<T extends { totalMs: number }>(run: () => Promise<T>): Promise<T> {
-  const xs: T[] = [];
-  for (let i = 0; i < ROUNDS; i++) xs.push(await run());
-  return xs.sort((a, b) => a.totalMs - b.totalMs)[Math.floor(ROUNDS / 2)];
+/**
+ * ROUNDS rounds of: one quantization, then each baseline, interleaved so that the machine's load
+ * changes hit all alike. Ratios are the median of the per-round ratios.
+ */
+async function compare(prefix: string, source: string, out: string, recipe: Recipe, res: Record<string, number>): Promise<QuantizeTiming> {
+  const rounds: { q: QuantizeTiming & { tensors: string[] }; cal: { runMs: number; withSessionMs: number }; plain: { runMs: number } }[] = [];
+  await timeRun(source, out, recipe); // warm-up: native binding, JIT, file cache
+  for (let i = 0; i < ROUNDS; i++) {
+    const q = await timeRun(source, out, recipe);
+    const cal = await forwardOnly(source, recipe, q.tensors);
+    const plain = await forwardOnly(source, recipe, q.tensors, true);
+    rounds.push({ q, cal, plain });
+  }
+  const m = (f: (r: (typeof rounds)[number]) => number): number => median(rounds.map(f));
+  res[`${prefix} total ms`] = m((r) => r.q.totalMs);
+  res[`${prefix} own forward ms (runs inside the quantization)`] = m((r) => r.q.forwardMs);
+  res[`${prefix} calibration forward ms (runs only)`] = m((r) => r.cal.runMs);
+  res[`${prefix} calibration forward ms (session + runs)`] = m((r) => r.cal.withSessionMs);
+  res[`${prefix} plain float forward ms`] = m((r) => r.plain.runMs);
+  res[`${prefix} ratio total / calibration forward (runs only)`] = m((r) => r.q.totalMs / r.cal.runMs);
+  res[`${prefix} ratio total / calibration forward (session + runs)`] = m((r) => r.q.totalMs / r.cal.withSessionMs);
+  res[`${prefix} ratio total / plain float forward`] = m((r) => r.q.totalMs / r.plain.runMs);
+  const mid = rounds.slice().sort((a, b) => a.q.totalMs - b.q.totalMs)[Math.floor(ROUNDS / 2)].q;
+  for (const [k, v] of Object.entries(mid.stages)) res[`${prefix} stage ${k} ms`] = v;
+  return mid;
 }
 
 export async function benchQuantize(): Promise<Record<string, number>> {
@@ -130,37 +146,20 @@ export async function benchQuantize(): Promise<Record<string, number>> {
     const res: Record<string, number> = {};
     const mnist = path.join(SHARED, 'onnx', 'mnist', 'mnist-12.onnx');
     const images = path.join(SHARED, 'data', 'mnist', 't10k-images-idx3-ubyte.gz');
-    const mr: Recipe = { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 200 } };
-    await timeRun(mnist, path.join(dir, 'warm.onnx'), mr); // warm-up: native binding, JIT
-    // This machine is noisy: each figure is the median of ROUNDS runs, quantization and baselines
-    // interleaved so that load changes hit both alike.
-    const m = await medianRuns(() => timeRun(mnist, path.join(dir, 'mnist-q.onnx'), mr));
-    const mf = await median(() => forwardOnly(mnist, mr, m.tensors));
-    const mp = await median(() => forwardOnly(mnist, mr, m.tensors, true));
-    res['mnist total ms'] = m.totalMs;
-    res['mnist calibration forward ms'] = mf;
-    res['mnist ratio total/forward'] = m.totalMs / mf;
-    res['mnist plain float forward ms'] = mp;
-    res['mnist ratio total/plain forward'] = m.totalMs / mp;
+    await compare('mnist', mnist, path.join(dir, 'mnist-q.onnx'), { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 200 } }, res);
+    // the fixed costs (three onnxruntime sessions, reading and writing the model) weigh less as
+    // the calibration set grows
+    await compare('mnist-1000', mnist, path.join(dir, 'mnist-q.onnx'), { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 1000 } }, res);
 
     const cnn = path.join(dir, 'cnn50.onnx');
     await writeOnnxFile(syntheticCnn(50), cnn);
-    await timeRun(cnn, path.join(dir, 'warm2.onnx'), { version: 1, mode: 'static', calibration: { synthetic: { count: 2 } } });
     const cr: Recipe = { version: 1, mode: 'static', perChannel: true, calibration: { synthetic: { count: 32, seed: 1 } } };
-    const c = await medianRuns(() => timeRun(cnn, path.join(dir, 'cnn50-q.onnx'), cr));
-    const cf = await median(() => forwardOnly(cnn, cr, c.tensors));
-    // stricter baseline: the plain float model over the same samples (no extra outputs at all)
-    const cp = await median(() => forwardOnly(cnn, cr, c.tensors, true));
-    res['cnn50 total ms'] = c.totalMs;
-    res['cnn50 calibration forward ms'] = cf;
-    res['cnn50 ratio total/forward'] = c.totalMs / cf;
-    res['cnn50 plain float forward ms'] = cp;
-    res['cnn50 ratio total/plain forward'] = c.totalMs / cp;
+    await compare('cnn50', cnn, path.join(dir, 'cnn50-q.onnx'), cr, res);
     // entropy calibration: histograms in worker threads
-    const ce = await medianRuns(() => timeRun(cnn, path.join(dir, 'cnn50-e.onnx'), { ...cr, calibration: { ...cr.calibration, method: 'entropy' } }));
-    res['cnn50 entropy total ms'] = ce.totalMs;
-    res['cnn50 entropy ratio total/forward'] = ce.totalMs / cf;
-    for (const [k, v] of Object.entries(c.stages)) res[`cnn50 stage ${k} ms`] = v;
+    const ce: number[] = [];
+    for (let i = 0; i < 3; i++) ce.push((await timeRun(cnn, path.join(dir, 'cnn50-e.onnx'), { ...cr, calibration: { ...cr.calibration, method: 'entropy' } })).totalMs);
+    res['cnn50 entropy total ms'] = median(ce);
+    res['cnn50 entropy ratio total / calibration forward (runs only)'] = median(ce) / res['cnn50 calibration forward ms (runs only)'];
     return res;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -168,5 +167,5 @@ export async function benchQuantize(): Promise<Record<string, number>> {
 }
 
 if (require.main === module) {
-  benchQuantize().then((r) => { for (const [k, v] of Object.entries(r)) console.log(k.padEnd(50), v.toFixed(2)); }, (e) => { console.error(e); process.exitCode = 1; });
+  benchQuantize().then((r) => { for (const [k, v] of Object.entries(r)) console.log(k.padEnd(70), v.toFixed(2)); }, (e) => { console.error(e); process.exitCode = 1; });
 }

@@ -131,7 +131,7 @@ function formatSummary(s: QuantizeSummary): string {
     `size ${s.sizeBefore} -> ${s.sizeAfter} bytes (${((100 * s.sizeAfter) / s.sizeBefore).toFixed(1)} %), nodes ${s.nodesBefore} -> ${s.nodesAfter}, opset ${s.opset}`,
     `quantized: ${Object.entries(s.quantizedByOp).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
   ];
-  if (s.calibration) lines.push(`calibration: ${s.calibration.samples} samples, ${s.calibration.method}, ${s.calibration.tensors} tensors${s.calibration.synthetic ? ' (SYNTHETIC DATA)' : ''}`);
+  if (s.calibration) lines.push(`calibration: ${s.calibration.samples} samples, ${s.calibration.method}, ${s.calibration.tensors} tensors${s.calibration.batch > 1 ? `, ${s.calibration.batch} samples per run` : ''}${s.calibration.synthetic ? ' (SYNTHETIC DATA)' : ''}`);
   if (s.leftFloat.length) {
     lines.push(`left float (${s.leftFloat.length}):`);
     for (const f of s.leftFloat.slice(0, 50)) lines.push(`  ${f.node} (${f.opType}): ${f.reason}`);

@@ -1,19 +1,21 @@
 /**
- * Calibration through onnxruntime. One session serves both purposes: every node output is a graph
- * output, the first sample is run fetching all of them (which gives the run-time type and shape of
- * every tensor, so the plan can pick the tensors of interest), and the remaining samples fetch
- * only those tensors. Each batch's tensors go to the calibrator, which keeps bounded statistics
- * (two numbers or one histogram per tensor), never the batches. The next run is started before
- * the calibrator digests the previous one, so statistics overlap with inference.
+ * Calibration through onnxruntime, in one session. The tensors to calibrate are chosen before
+ * anything runs, from the element types onnxruntime's own type inference wrote into the folded
+ * model (its value_info); only when that is incomplete does one extra run fetch every tensor to
+ * learn the types. For MinMax, onnxruntime reduces each tensor to its min and max inside the graph
+ * and two small vectors cross over per run; the histogram methods fetch the tensors. Each batch goes
+ * to the calibrator, which keeps bounded statistics (two numbers or one histogram per tensor),
+ * never the batches, and the next run starts before the calibrator digests the previous one.
  */
 import { ModelError } from '../errors';
 import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Graph, type Model } from '../model';
 import type { Sample } from '../data';
-import { createSession, runSession, type OrtTensor } from '../runtime/ort';
+import { createSession, runSession, type OrtSession, type OrtTensor } from '../runtime/ort';
+import { batchableCopy, batchKeepsRanges, batchSizeFor, stackSamples } from './batching';
 import { AbortError } from './workers';
 import type { CalibrationResult, Calibrator } from './calibrators';
-import { ORT_DTYPES, sampleFeeds, withExtraOutputs, type TensorInfo } from './preprocess';
+import { declaredTensorInfo, inferredTensorInfo, sampleFeeds, withExtraOutputs, type TensorInfo } from './preprocess';
 
 export interface CalibrateOptions {
   signal?: AbortSignal;
@@ -23,6 +25,8 @@ export interface CalibrateOptions {
   limit?: number;
   /** Time spent waiting on session.run is added here (with overlap, an upper bound). */
   timing?: { forwardMs: number; runs: number };
+  /** Allow several samples per run when the statistics and the model permit (default true). */
+  batch?: boolean;
 }
 
 export function throwIfAborted(signal?: AbortSignal): void {
@@ -35,123 +39,171 @@ export interface CalibrationRun {
   tensors: string[];
   result: CalibrationResult;
   samples: number;
+  /** Samples per onnxruntime run (more than 1 when the model was found to take batches). */
+  batch: number;
 }
 
 /**
- * Runs `data` through `model`. After the first sample, `select(info)` names the float tensors to
- * calibrate (it may return none). Returns their ranges.
+ * Runs `data` through `model`. `select(info)` names the float tensors to calibrate (it may return
+ * none), given the type and shape of every tensor. Returns their ranges.
  */
 export async function calibrateModel(
   model: Model, data: AsyncIterable<Sample>, select: (info: Map<string, TensorInfo>) => string[], calibrator: Calibrator,
   opts: CalibrateOptions = {},
 ): Promise<CalibrationRun> {
   const g = mainGraph(model);
-  const info = new Map<string, TensorInfo>();
-  for (const name of g.initializers) {
-    const c = g.values.get(name)?.constant;
-    if (c) info.set(name, { dtype: c.dtype, shape: c.shape.slice() });
-  }
-  const all: string[] = [];
-  for (const n of g.nodes) for (const o of n.outputs) if (o && !info.has(o)) all.push(o);
-  let session = await createSession(writeOnnx(withExtraOutputs(model, all)), {}, 'the model for calibration');
-  let reductions: Map<string, [string, string]> | undefined;
   const iter = data[Symbol.asyncIterator]();
-  let samples = 0;
-  let tensors: string[] = [];
-  const timed = async (s: Sample, fetches?: string[]): Promise<[Record<string, OrtTensor>, Sample]> => {
-    const t0 = performance.now();
-    const res = await runSession(session, sampleFeeds(s), fetches, 'the model on calibration data');
-    if (opts.timing) { opts.timing.forwardMs += performance.now() - t0; opts.timing.runs++; }
-    return [res, s];
-  };
   const inputs = new Set(g.inputs);
-  const collect = async ([res, sample]: [Record<string, OrtTensor>, Sample]): Promise<void> => {
-    const batch: Record<string, Float32Array> = {};
-    for (const name of tensors) {
-      const red = reductions?.get(name);
-      if (red) {
-        const lo = res[red[0]]; const hi = res[red[1]];
-        batch[name] = Float32Array.of((lo.data as Float32Array)[0], (hi.data as Float32Array)[0]);
-        continue;
-      }
-      // graph inputs are not session outputs: they come from the sample itself
-      const t = inputs.has(name) ? sample[name] && { type: sample[name].dtype, data: sample[name].data } : res[name];
-      if (!t || t.type !== 'float32') throw new ModelError('unsupported', `Calibration tensor '${name}' is not float32.`);
-      batch[name] = t.data as Float32Array;
-    }
-    await calibrator.collect(batch, { signal: opts.signal });
-    samples++;
-    opts.onSample?.(samples);
-  };
+  const sessions: OrtSession[] = [];
+  let samples = 0;
   try {
     const first = await iter.next();
     if (first.done) throw new ModelError('unsupported', 'The calibration data holds no samples.');
-    for (const [name, t] of Object.entries(first.value)) info.set(name, { dtype: t.dtype, shape: t.shape.slice() });
     throwIfAborted(opts.signal);
-    const res0 = await timed(first.value);
-    for (const [name, t] of Object.entries(res0[0])) {
-      const dtype = ORT_DTYPES[t.type];
-      if (dtype) info.set(name, { dtype, shape: t.dims.map(Number) });
-    }
-    tensors = select(info);
-    if (!tensors.length) return { info, tensors, result: calibrator.compute(), samples: 1 };
-    await collect(res0);
+    const info = declaredTensorInfo(model, first.value) ?? await inferredTensorInfo(model, first.value);
+    const tensors = select(info);
+    if (!tensors.length) return { info, tensors, result: calibrator.compute(), samples: 0, batch: 1 };
+    throwIfAborted(opts.signal);
+    const limit = opts.limit ?? Infinity;
+    const pending: Sample[] = [first.value];
+    let issued = 0;
+    /** Up to `n` more samples (fewer at the end of the data or the limit). */
+    const take = async (n: number): Promise<Sample[]> => {
+      while (pending.length < n && issued + pending.length < limit) {
+        const nx = await iter.next();
+        if (nx.done) break;
+        pending.push(nx.value);
+      }
+      const unit = pending.splice(0, Math.min(n, Math.max(0, limit - issued)));
+      issued += unit.length;
+      return unit;
+    };
+    const open = async (m: Model): Promise<OrtSession> => {
+      const s = await createSession(writeOnnx(m), {}, 'the model for calibration');
+      sessions.push(s);
+      return s;
+    };
+    const timed = async (session: OrtSession, unit: Sample[], fetches: string[]): Promise<[Record<string, OrtTensor>, Sample[]]> => {
+      const feeds = sampleFeeds(stackSamples(unit));
+      let t0 = performance.now();
+      // onnxruntime-node runs synchronously in a setImmediate callback; one queued just before it
+      // fires right before the run, so the time excludes waiting behind other work
+      setImmediate(() => { t0 = performance.now(); });
+      const res = await runSession(session, feeds, fetches, 'the model on calibration data');
+      if (opts.timing) { opts.timing.forwardMs += performance.now() - t0; opts.timing.runs++; }
+      return [res, unit];
+    };
+
+    let session: OrtSession;
     let fetches: string[];
+    let batch = 1;
+    let collect: (r: [Record<string, OrtTensor>, Sample[]]) => Promise<void>;
+    const done = (n: number): void => { samples += n; opts.onSample?.(samples); };
     if (calibrator.method === 'minmax') {
-      // min and max are computed by onnxruntime itself: two scalars per tensor cross over, not the tensors
+      // min and max are computed by onnxruntime itself: two vectors cross over, not the tensors
       const reduced = withReductions(model, tensors);
-      const s2 = await createSession(writeOnnx(reduced.model), {}, 'the model for calibration');
-      await session.release().catch(() => undefined);
-      session = s2;
-      reductions = reduced.names;
-      fetches = [...reduced.names.values()].flat();
+      fetches = [reduced.min, reduced.max];
+      const ranges = (res: Record<string, OrtTensor>): [Float32Array, Float32Array] => [res[reduced.min].data as Float32Array, res[reduced.max].data as Float32Array];
+      collect = async ([res, unit]) => {
+        const [lo, hi] = ranges(res);
+        const b: Record<string, Float32Array> = {};
+        tensors.forEach((name, i) => { b[name] = Float32Array.of(lo[i], hi[i]); });
+        await calibrator.collect(b, { signal: opts.signal });
+        done(unit.length);
+      };
+      // statistics that do not depend on grouping may take several samples per run
+      const want = opts.batch !== false && !calibrator.options.movingAverage ? batchSizeFor(model, info, first.value) : 1;
+      const batched = want > 1 ? batchableCopy(reduced.model, info) : undefined;
+      if (batched) {
+        session = await open(batched);
+        const unit = await take(2);
+        const single = [await timed(session, unit.slice(0, 1), fetches)];
+        if (unit.length === 2) {
+          single.push(await timed(session, unit.slice(1), fetches));
+          const both = await timed(session, unit, fetches).catch(() => undefined);
+          if (both && batchKeepsRanges(ranges(single[0][0]), ranges(single[1][0]), ranges(both[0]))) batch = want;
+        }
+        for (const r of single) await collect(r);
+        if (batch === 1 && issued < limit) {
+          // the batched copy at one sample per run is the model itself; a fresh session avoids
+          // the free dimension's slower planning
+          session = await open(reduced.model);
+        }
+      } else {
+        session = await open(reduced.model);
+      }
     } else {
       const outs = tensors.filter((t) => !inputs.has(t));
       fetches = outs.length ? outs : [g.outputs[0]];
+      session = await open(withExtraOutputs(model, outs));
+      collect = async ([res, unit]) => {
+        const sample = unit[0];
+        const b: Record<string, Float32Array> = {};
+        for (const name of tensors) {
+          // graph inputs are not session outputs: they come from the sample itself
+          const t = inputs.has(name) ? sample[name] && { type: sample[name].dtype, data: sample[name].data } : res[name];
+          if (!t || t.type !== 'float32') throw new ModelError('unsupported', `Calibration tensor '${name}' is not float32.`);
+          b[name] = t.data as Float32Array;
+        }
+        await calibrator.collect(b, { signal: opts.signal });
+        done(1);
+      };
     }
-    const limit = opts.limit ?? Infinity;
-    let prev: Promise<[Record<string, OrtTensor>, Sample]> | undefined;
-    while (samples + (prev ? 1 : 0) < limit) {
-      const nx = await iter.next();
-      if (nx.done) break;
+
+    let prev: Promise<[Record<string, OrtTensor>, Sample[]]> | undefined;
+    for (;;) {
       throwIfAborted(opts.signal);
-      const run = timed(nx.value, fetches);
+      const unit = await take(batch);
+      if (!unit.length) break;
+      const run = timed(session, unit, fetches);
       run.catch(() => undefined); // awaited below; keeps an early failure from going unhandled
       if (prev) await collect(await prev);
       prev = run;
     }
     if (prev) await collect(await prev);
+    throwIfAborted(opts.signal);
+    const result = await calibrator.computeAsync({ signal: opts.signal });
+    return { info, tensors, result, samples, batch };
   } finally {
     await iter.return?.();
-    await session.release().catch(() => undefined);
+    for (const s of sessions) await s.release().catch(() => undefined);
   }
-  throwIfAborted(opts.signal);
-  const result = await calibrator.computeAsync({ signal: opts.signal });
-  return { info, tensors, result, samples };
 }
 
-/** The model with ReduceMin / ReduceMax (all axes, scalar) of each tensor as extra outputs. */
-export function withReductions(model: Model, tensors: readonly string[]): { model: Model; names: Map<string, [string, string]> } {
+/**
+ * The model with two extra outputs: the min and the max of every tensor in `tensors`, in that
+ * order, as float32 vectors (ReduceMin / ReduceMax over all axes, then Concat). Two outputs instead
+ * of two per tensor keeps onnxruntime's per-output cost out of every run.
+ */
+export function withReductions(model: Model, tensors: readonly string[]): { model: Model; min: string; max: string } {
   const g = mainGraph(model);
   const values = new Map(g.values);
   const nodes = [...g.nodes];
-  const outputs = [...g.outputs];
-  const names = new Map<string, [string, string]>();
-  const fresh = (base: string): string => {
+  const taken = new Set([...values.keys(), ...g.nodes.map((n) => n.name)]);
+  const fresh = (base: string, dtype: 'float32' | 'int64', shape: number[] | null): string => {
     let n = base;
-    for (let i = 1; values.has(n); i++) n = `${base}_${i}`;
-    values.set(n, { name: n, type: { dtype: 'float32', shape: [] }, consumers: [] });
+    for (let i = 1; taken.has(n); i++) n = `${base}_${i}`;
+    taken.add(n);
+    values.set(n, { name: n, type: { dtype, shape }, consumers: [] });
     return n;
   };
-  for (const t of tensors) {
-    const lo = fresh(`${t}__calib_min`);
-    const hi = fresh(`${t}__calib_max`);
-    const keep = [{ name: 'keepdims', value: { type: 'int' as const, value: 0 } }];
-    nodes.push({ name: lo, opType: 'ReduceMin', domain: '', inputs: [t], outputs: [lo], attributes: keep, subgraphs: [] });
-    nodes.push({ name: hi, opType: 'ReduceMax', domain: '', inputs: [t], outputs: [hi], attributes: keep, subgraphs: [] });
-    outputs.push(lo, hi);
-    names.set(t, [lo, hi]);
-  }
-  const graph: Graph = { ...g, values, nodes, outputs };
-  return { model: { ...model, graphs: [graph, ...model.graphs.slice(1)] }, names };
+  const one = fresh('quantlens_calib_shape1', 'int64', [1]);
+  values.set(one, { ...values.get(one)!, constant: { name: one, dtype: 'int64', shape: [1], data: { kind: 'bytes', bytes: new Uint8Array(new BigInt64Array([1n]).buffer) } } });
+  const keep0 = [{ name: 'keepdims', value: { type: 'int' as const, value: 0 } }];
+  const reduce = (op: 'ReduceMin' | 'ReduceMax', tag: string): string => {
+    const parts = tensors.map((t) => {
+      const r = fresh(`${t}__calib_${tag}`, 'float32', []);
+      nodes.push({ name: r, opType: op, domain: '', inputs: [t], outputs: [r], attributes: keep0, subgraphs: [] });
+      const v = fresh(`${r}_1d`, 'float32', [1]);
+      nodes.push({ name: v, opType: 'Reshape', domain: '', inputs: [r, one], outputs: [v], attributes: [], subgraphs: [] });
+      return v;
+    });
+    const all = fresh(`quantlens_calib_${tag}`, 'float32', [tensors.length]);
+    nodes.push({ name: all, opType: 'Concat', domain: '', inputs: parts, outputs: [all], attributes: [{ name: 'axis', value: { type: 'int', value: 0 } }], subgraphs: [] });
+    return all;
+  };
+  const min = reduce('ReduceMin', 'min');
+  const max = reduce('ReduceMax', 'max');
+  const graph: Graph = { ...g, values, nodes, outputs: [...g.outputs, min, max], initializers: [...g.initializers, one] };
+  return { model: { ...model, graphs: [graph, ...model.graphs.slice(1)] }, min, max };
 }

@@ -9,16 +9,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ModelError } from '../errors';
 import { writeOnnx } from '../formats/onnx';
-import { mainGraph, type DType, type Graph, type Model } from '../model';
+import { mainGraph, type Dim, type DType, type Graph, type Model, type Value } from '../model';
 import { openModelBytes } from '../open';
 import type { Sample } from '../data';
-import { createSession, loadOrt, runSession, type OrtTensor } from '../runtime/ort';
+import { createSession, loadOrt, type OrtTensor } from '../runtime/ort';
 
 export interface TensorInfo {
   dtype: DType;
-  shape: number[];
+  /** Sizes, or symbolic names (strings) / null where they depend on the inputs. */
+  shape: Dim[];
 }
 
 const STANDARD_DOMAINS = new Set(['', 'ai.onnx']);
@@ -45,7 +45,7 @@ export async function foldWithOrt(model: Model): Promise<FoldResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-fold-'));
   const out = path.join(dir, 'optimized.onnx');
   try {
-    const s = await createSession(writeOnnx(model), { graphOptimizationLevel: 'basic', optimizedModelFilePath: out }, 'the model for pre-processing');
+    const s = await createSession(writeOnnx(withoutRanklessValueInfo(model)), { graphOptimizationLevel: 'basic', optimizedModelFilePath: out, intraOpNumThreads: 1 }, 'the model for pre-processing');
     await s.release().catch(() => undefined);
     const bytes = fs.readFileSync(out);
     const folded = await openModelBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 'optimized.onnx');
@@ -58,6 +58,24 @@ export async function foldWithOrt(model: Model): Promise<FoldResult> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The model without value_info entries that give an element type but not even a rank: onnxruntime
+ * keeps such an entry as it is in the model it writes, where its own inference would have
+ * recorded the full shape.
+ */
+function withoutRanklessValueInfo(model: Model): Model {
+  const g = mainGraph(model);
+  const io = new Set([...g.inputs, ...g.outputs]);
+  let values: Map<string, Value> | undefined;
+  for (const [name, v] of g.values) {
+    if (v.constant || io.has(name) || !v.type || v.type.shape !== null || v.formatExtras?.onnxType) continue;
+    values ??= new Map(g.values);
+    values.set(name, { ...v, type: null });
+  }
+  if (!values) return model;
+  return { ...model, graphs: [{ ...g, values }, ...model.graphs.slice(1)] };
 }
 
 /** Drops opset imports no node uses, keeping the default domain and `keep`. */
@@ -108,11 +126,8 @@ export function withExtraOutputs(model: Model, names: readonly string[], types?:
   return { ...model, graphs: [graph, ...model.graphs.slice(1)] };
 }
 
-/**
- * Element type and shape of every tensor of the main graph, from one run on `sample`.
- * Initializers come from their constants.
- */
-export async function runtimeShapes(model: Model, sample: Sample): Promise<Map<string, TensorInfo>> {
+/** Types and shapes that need no inference: initializers from their constants, inputs from `sample`. */
+function knownTensorInfo(model: Model, sample: Sample): Map<string, TensorInfo> {
   const g = mainGraph(model);
   const info = new Map<string, TensorInfo>();
   for (const name of g.initializers) {
@@ -123,21 +138,49 @@ export async function runtimeShapes(model: Model, sample: Sample): Promise<Map<s
     const t = sample[name];
     if (t) info.set(name, { dtype: t.dtype, shape: t.shape.slice() });
   }
+  return info;
+}
+
+/**
+ * Element type and shape of every tensor of the main graph as the model declares them: inputs
+ * from `sample`, initializers from their constants, the rest from value_info and outputs.
+ * Undefined when any node output has no declared type and shape (then ask onnxruntime:
+ * inferredTensorInfo).
+ */
+export function declaredTensorInfo(model: Model, sample: Sample): Map<string, TensorInfo> | undefined {
+  const g = mainGraph(model);
+  const info = knownTensorInfo(model, sample);
+  for (const n of g.nodes) {
+    for (const o of n.outputs) {
+      if (!o || info.has(o)) continue;
+      const t = g.values.get(o)?.type;
+      if (!t || !t.dtype || !t.shape) return undefined;
+      info.set(o, { dtype: t.dtype, shape: t.shape.slice() });
+    }
+  }
+  return info;
+}
+
+/**
+ * Element type and shape of every tensor of the main graph as onnxruntime infers them: a session
+ * (never run, so no optimisation and no thread pool) on the model with every node output as a
+ * graph output reports them in its output metadata. Inputs come from `sample`, initializers from
+ * their constants; outputs that are not tensors (sequences, maps) are left out.
+ */
+export async function inferredTensorInfo(model: Model, sample: Sample): Promise<Map<string, TensorInfo>> {
+  const g = mainGraph(model);
+  const info = knownTensorInfo(model, sample);
   const wanted: string[] = [];
   for (const n of g.nodes) for (const o of n.outputs) if (o && !info.has(o)) wanted.push(o);
-  const augmented = withExtraOutputs(model, wanted);
-  const session = await createSession(writeOnnx(augmented), { graphOptimizationLevel: 'disabled' }, 'the model (shape run)');
+  const session = await createSession(writeOnnx(withExtraOutputs(model, wanted)), { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 }, 'the model (type inference)');
   try {
-    const res = await runSession(session, sampleFeeds(sample), undefined, 'the model on the first calibration sample');
-    for (const [name, t] of Object.entries(res)) {
-      const dtype = ORT_DTYPES[t.type];
-      if (dtype) info.set(name, { dtype, shape: t.dims.map(Number) });
+    for (const m of session.outputMetadata) {
+      if (!m.isTensor) continue;
+      const dtype = ORT_DTYPES[m.type];
+      if (dtype) info.set(m.name, { dtype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null)) });
     }
   } finally {
     await session.release().catch(() => undefined);
-  }
-  for (const name of wanted) {
-    if (!info.has(name)) throw new ModelError('unsupported', `Tensor '${name}' has no run-time shape (it is not a plain tensor).`);
   }
   return info;
 }

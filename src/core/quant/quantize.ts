@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
-import { writeOnnxFile } from '../formats/onnx';
+import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Model } from '../model';
 import { openModelFile } from '../open';
 import { inputSpecsFromModel, openCalibrationData, type CalibrationData, type LoadOptions } from '../data';
@@ -14,7 +14,7 @@ import { createSession } from '../runtime/ort';
 import { createCalibrator, saveRanges, type CalibrationResult } from './calibrators';
 import { calibrateModel, throwIfAborted } from './calibrate';
 import { buildPlan, type NodeDecision, type QuantPlan } from './plan';
-import { cloneModel, foldWithOrt, runtimeShapes, type TensorInfo } from './preprocess';
+import { cloneModel, foldWithOrt, inferredTensorInfo, type TensorInfo } from './preprocess';
 import { rewriteQdq, tensorsToCalibrate, type QdqResult, type WeightType } from './rewrite/qdq';
 import { defaultOpset } from './rewrite/graph';
 import { recipeToJson, type Recipe } from './recipe';
@@ -67,7 +67,8 @@ export interface QuantizeSummary {
   /** Nodes left float, with why. */
   leftFloat: { node: string; opType: string; reason: string }[];
   plan?: NodeDecision[];
-  calibration?: { samples: number; method: string; tensors: number; synthetic: boolean };
+  /** `batch`: samples per onnxruntime run (more than 1 when the model was checked to take batches). */
+  calibration?: { samples: number; method: string; tensors: number; synthetic: boolean; batch: number };
   warnings: string[];
   opset: number;
 }
@@ -100,7 +101,7 @@ export function checkOutputPath(source: string, out: string): void {
   }
 }
 
-const STEPS = { static: ['Reading the model', 'Pre-processing (folding)', 'Measuring tensor shapes', 'Calibrating', 'Inserting Q/DQ', 'Writing the model'], dynamic: ['Reading the model', 'Pre-processing (folding)', 'Quantizing weights', 'Writing the model'], fp16: ['Reading the model', 'Pre-processing (folding)', 'Converting to float16', 'Writing the model'] };
+const STEPS = { static: ['Reading the model', 'Pre-processing (folding)', 'Choosing tensors to calibrate', 'Calibrating', 'Inserting Q/DQ', 'Writing the model'], dynamic: ['Reading the model', 'Pre-processing (folding)', 'Quantizing weights', 'Writing the model'], fp16: ['Reading the model', 'Pre-processing (folding)', 'Converting to float16', 'Writing the model'] };
 
 /** Quantizes the model at `source` into `out` as the recipe says. */
 export async function quantizeModel(source: string, out: string, opts: QuantizeOptions): Promise<QuantizeResult> {
@@ -205,7 +206,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     if (defaultOpset(model) >= 21) model.formatVersion = Math.max(model.formatVersion, 10);
     warnings.push(...qdq.warnings);
     summaryPart = {
-      calibration: { samples: run.samples, method, tensors: run.tensors.length, synthetic: data.synthetic },
+      calibration: { samples: run.samples, method, tensors: run.tensors.length, synthetic: data.synthetic, batch: run.batch },
       quantizedByOp: qdq.quantizedByOp, leftFloat: qdq.leftFloat, plan: plan!.decisions,
     };
   } else if (r.mode === 'dynamic') {
@@ -262,7 +263,7 @@ async function openData(model: Model, r: Recipe, baseDir?: string): Promise<Cali
 async function typesForFp16(model: Model, warnings: string[]): Promise<Map<string, TensorInfo> | undefined> {
   try {
     const data = await openCalibrationData(null, { inputs: inputSpecsFromModel(model), synthetic: { count: 1 } });
-    return await runtimeShapes(model, await firstSample(data));
+    return await inferredTensorInfo(model, await firstSample(data));
   } catch (e) {
     warnings.push(`Tensor types come from the model's declarations (a probe run failed: ${(e as Error).message}).`);
     return undefined;
@@ -311,17 +312,20 @@ function bumpOpset(model: Model, v: number): void {
 }
 
 /**
- * Writes to a temporary file in the output folder, checks onnxruntime loads it, then renames:
- * the output appears whole or not at all.
+ * Checks onnxruntime loads the model, then writes it to a temporary file in the output folder and
+ * renames it: the output appears whole or not at all.
  */
 async function writeChecked(model: Model, out: string, signal?: AbortSignal): Promise<void> {
   const abs = path.resolve(out);
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.${Date.now().toString(36)}.part`);
   try {
-    await writeOnnxFile(model, tmp, { externalData: 'never' });
-    throwIfAborted(signal);
-    const check = await createSession(new Uint8Array(fs.readFileSync(tmp)), {}, 'the quantized model (this is a bug in QuantLens)');
+    const bytes = writeOnnx(model);
+    // loading is the check (graph resolution, type inference, a kernel for every node); the
+    // session never runs, so no optimisation passes and no thread pool
+    const check = await createSession(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'disabled' }, 'the quantized model (this is a bug in QuantLens)');
     await check.release().catch(() => undefined);
+    throwIfAborted(signal);
+    await fs.promises.writeFile(tmp, bytes, { flag: 'wx' });
     throwIfAborted(signal);
     fs.renameSync(tmp, abs);
   } catch (e) {
