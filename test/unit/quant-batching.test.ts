@@ -125,6 +125,19 @@ test('a model that mixes samples along the batch axis keeps one sample per run',
   assertRangesEqual(run.result.tensors, await referenceRanges(model, samples, run.tensors));
 });
 
+test('two equal first samples cannot show mixing, so they never open batching', async () => {
+  const model = await foldedWithTypes(smallModel((add) => {
+    add('ReduceMean', ['x'], 'm', [{ name: 'axes', value: { type: 'ints', value: [0] } }, { name: 'keepdims', value: { type: 'int', value: 1 } }]);
+    add('Add', ['x', 'm'], 's');
+    return 's';
+  }));
+  const samples = randomSamples(20, 8);
+  samples[1] = { x: { ...samples[0].x, data: (samples[0].x.data as Float32Array).slice() } };
+  const run = await calibrateModel(model, iterate(samples), floatActivations(model), createCalibrator({ method: 'minmax' }));
+  assert.equal(run.batch, 1);
+  assertRangesEqual(run.result.tensors, await referenceRanges(model, samples, run.tensors));
+});
+
 test('a model whose batched run fails keeps one sample per run', async () => {
   // Reshape to a constant [2, 2]: fine for one sample, an error for two
   const model = await foldedWithTypes(smallModel((add, init) => {
@@ -191,6 +204,9 @@ test('batchSizeFor: batch-of-one inputs only, and not for big samples', () => {
   const info = new Map<string, TensorInfo>([['x', { dtype: 'float32', shape: [1, 4] }], ['n', { dtype: 'float32', shape: [1, 4] }], ['y', { dtype: 'float32', shape: [1, 4] }]]);
   assert.equal(batchSizeFor(model, info, randomSamples(1, 1)[0]), 32);
   assert.equal(batchSizeFor(model, info, { x: { dtype: 'float32', shape: [2, 4], data: new Float32Array(8) } }), 1);
+  const symbolic = new Map(info);
+  symbolic.set('n', { dtype: 'float32', shape: [1, 'seq'] }); // no memory bound
+  assert.equal(batchSizeFor(model, symbolic, randomSamples(1, 1)[0]), 1);
   const big = new Map(info);
   big.set('n', { dtype: 'float32', shape: [1, 64, 128, 128] }); // 4 MiB per sample
   assert.equal(batchSizeFor(model, big, randomSamples(1, 1)[0]), 1);

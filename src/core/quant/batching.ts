@@ -27,7 +27,8 @@ const SMALL_SAMPLE_BYTES = 2 * 2 ** 20;
 
 /**
  * How many samples one run should take: the activations of a batch stay under BATCH_BYTES.
- * 1 when the model's inputs are not all batch-of-one tensors, or a sample is too big to gain.
+ * 1 when the model's inputs are not all batch-of-one tensors, a tensor's size is not fixed, or a
+ * sample is too big to gain.
  */
 export function batchSizeFor(model: Model, info: Map<string, TensorInfo>, first: Sample): number {
   const g = mainGraph(model);
@@ -39,7 +40,10 @@ export function batchSizeFor(model: Model, info: Map<string, TensorInfo>, first:
   for (const n of g.nodes) {
     for (const o of n.outputs) {
       const i = o ? info.get(o) : undefined;
-      if (i) perSample += i.shape.reduce<number>((a, d) => a * (typeof d === 'number' && d > 0 ? d : 1), 1) * 4;
+      if (!i) continue;
+      // a size that depends on the data (sequence length, image size) gives no memory bound
+      if (i.shape.some((d) => typeof d !== 'number' || d < 0)) return 1;
+      perSample += i.shape.reduce<number>((a, d) => a * (d as number), 1) * 4;
     }
   }
   if (perSample > SMALL_SAMPLE_BYTES) return 1;
@@ -87,6 +91,16 @@ export function batchableCopy(model: Model, info: Map<string, TensorInfo>): Mode
   });
   const graph: Graph = { ...g, values, nodes, initializers };
   return { ...model, graphs: [graph, ...model.graphs.slice(1)] };
+}
+
+/** True when two samples hold the same values for every input. */
+export function sameSample(a: Sample, b: Sample): boolean {
+  for (const name of Object.keys(a)) {
+    const x = a[name].data; const y = b[name]?.data;
+    if (!y || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 /** The samples stacked along the first axis, input by input. */

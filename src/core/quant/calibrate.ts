@@ -12,7 +12,7 @@ import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Graph, type Model } from '../model';
 import type { Sample } from '../data';
 import { createSession, runSession, type OrtSession, type OrtTensor } from '../runtime/ort';
-import { batchableCopy, batchKeepsRanges, batchSizeFor, stackSamples } from './batching';
+import { batchableCopy, batchKeepsRanges, batchSizeFor, sameSample, stackSamples } from './batching';
 import { AbortError } from './workers';
 import type { CalibrationResult, Calibrator } from './calibrators';
 import { declaredTensorInfo, inferredTensorInfo, sampleFeeds, withExtraOutputs, type TensorInfo } from './preprocess';
@@ -118,7 +118,8 @@ export async function calibrateModel(
         session = await open(batched);
         const unit = await take(2);
         const single = [await timed(session, unit.slice(0, 1), fetches)];
-        if (unit.length === 2) {
+        // two equal samples would hide samples mixing inside the model
+        if (unit.length === 2 && !sameSample(unit[0], unit[1])) {
           single.push(await timed(session, unit.slice(1), fetches));
           const both = await timed(session, unit, fetches).catch(() => undefined);
           if (both && batchKeepsRanges(ranges(single[0][0]), ranges(single[1][0]), ranges(both[0]))) batch = want;
