@@ -111,13 +111,17 @@ async function foldedWithTypes(m: Model): Promise<Model> {
   return (await foldWithOrt(m)).model;
 }
 
-test('a model that mixes samples along the batch axis keeps one sample per run', async () => {
-  // x + mean over the batch axis: 2x for one sample, something else for two
-  const model = await foldedWithTypes(smallModel((add) => {
+/** x + mean over the batch axis: 2x for one sample, something else for two. */
+async function mixingModel(): Promise<Model> {
+  return foldedWithTypes(smallModel((add) => {
     add('ReduceMean', ['x'], 'm', [{ name: 'axes', value: { type: 'ints', value: [0] } }, { name: 'keepdims', value: { type: 'int', value: 1 } }]);
     add('Add', ['x', 'm'], 's');
     return 's';
   }));
+}
+
+test('a model that mixes samples along the batch axis keeps one sample per run', async () => {
+  const model = await mixingModel();
   const samples = randomSamples(20, 5);
   const run = await calibrateModel(model, iterate(samples), floatActivations(model), createCalibrator({ method: 'minmax' }));
   assert.equal(run.batch, 1);
@@ -126,11 +130,7 @@ test('a model that mixes samples along the batch axis keeps one sample per run',
 });
 
 test('two equal first samples cannot show mixing, so they never open batching', async () => {
-  const model = await foldedWithTypes(smallModel((add) => {
-    add('ReduceMean', ['x'], 'm', [{ name: 'axes', value: { type: 'ints', value: [0] } }, { name: 'keepdims', value: { type: 'int', value: 1 } }]);
-    add('Add', ['x', 'm'], 's');
-    return 's';
-  }));
+  const model = await mixingModel();
   const samples = randomSamples(20, 8);
   samples[1] = { x: { ...samples[0].x, data: (samples[0].x.data as Float32Array).slice() } };
   const run = await calibrateModel(model, iterate(samples), floatActivations(model), createCalibrator({ method: 'minmax' }));
