@@ -150,3 +150,33 @@ test('ModelError codes are used for refusals', async () => {
     (e: unknown) => e instanceof ModelError && e.code === 'unsupported' && /Nope/.test(e.message));
   await assert.rejects(quantizeModel(MNIST, '/no/such/folder/x.onnx', { recipe: STATIC }), /output folder '\/no\/such\/folder' does not exist/);
 });
+
+test('an opset 9 model: static and dynamic modes refuse up front (Q/DQ need opset 10); fp16 works', async () => {
+  const dir = tmp();
+  const src = await mnistVariant(dir, (m) => { m.opsets.find((o) => o.domain === '')!.version = 9; });
+  const out = tmp();
+  for (const mode of ['static', 'dynamic'] as const) {
+    const steps: string[] = [];
+    await expectFailure(src, out, { recipe: { ...STATIC, mode }, onProgress: (p) => steps.push(p.label) }, new RegExp(`opset 9; ${mode} quantization .* need opset 10`));
+    assert.deepEqual(steps, ['Reading the model'], 'refused while reading, before any pre-processing or calibration');
+  }
+  const res = await quantizeModel(src, path.join(out, 'half.onnx'), { recipe: { version: 1, mode: 'fp16' } });
+  assert.ok(res.summary.quantizedCount > 0);
+});
+
+test('per-channel on an opset 10 model with Clip attributes keeps per-tensor weights instead of a broken opset 13 model', async () => {
+  const dir = tmp();
+  const src = await mnistVariant(dir, (m) => {
+    m.opsets.find((o) => o.domain === '')!.version = 10;
+    const relu = m.graphs[0].nodes.find((n) => n.opType === 'Relu')!;
+    relu.opType = 'Clip';
+    relu.attributes = [{ name: 'min', value: { type: 'float', value: 0 } }, { name: 'max', value: { type: 'float', value: 6 } }];
+  });
+  const out = path.join(tmp(), 'q.onnx');
+  const res = await quantizeModel(src, out, { recipe: STATIC });
+  assert.equal(res.summary.opset, 10);
+  assert.ok(res.summary.warnings.some((w) => /per-tensor/.test(w) && /Clip\) changed form in opset 11/.test(w)), res.summary.warnings.join(' | '));
+  const q = await openModelFile(out);
+  const dq = q.graphs[0].nodes.filter((n) => n.opType === 'DequantizeLinear');
+  assert.ok(dq.length > 0 && dq.every((n) => !n.attributes.some((a) => a.name === 'axis')), 'no per-channel axis before opset 13');
+});

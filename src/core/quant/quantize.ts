@@ -125,6 +125,9 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
   const original = await openModelFile(source);
   if (original.format !== 'onnx') throw new ModelError('unsupported', `Quantization works on ONNX models; '${path.basename(source)}' is ${original.format}.`);
   checkRunnable(original);
+  if (r.mode !== 'fp16' && defaultOpset(original) < 10) {
+    throw new ModelError('unsupported', `The model uses opset ${defaultOpset(original)}; ${r.mode} quantization writes QuantizeLinear / DequantizeLinear, which need opset 10 or later. Convert the model to a newer opset first (for example onnx.version_converter), or use fp16 mode.`);
+  }
   const sizeBefore = fs.statSync(source).size;
   const nodesBefore = mainGraph(original).nodes.length;
 
@@ -288,9 +291,19 @@ function checkRunnable(model: Model): void {
 }
 
 /** Ops whose meaning changed between opset 12 and 13 in ways a plain bump would break. */
+/**
+ * Default-domain ops whose inputs or attributes changed incompatibly at the given opset before 13
+ * (attributes that became inputs, or the op was replaced): a model older than that cannot simply
+ * be relabelled.
+ */
+const CHANGED_BEFORE_13: Record<string, number> = { Slice: 10, TopK: 10, Upsample: 10, Pad: 11, Clip: 11, Resize: 11, Scatter: 11, Dropout: 12 };
+
 function opsetBumpBlocker(model: Model, info: Map<string, TensorInfo>): string | undefined {
   const g = mainGraph(model);
+  const from = defaultOpset(model);
   for (const n of g.nodes) {
+    const changed = n.domain === '' || n.domain === 'ai.onnx' ? CHANGED_BEFORE_13[n.opType] : undefined;
+    if (changed !== undefined && from < changed) return `node '${n.name}' (${n.opType}) changed form in opset ${changed}`;
     if (['Split', 'Squeeze', 'Unsqueeze', 'ReduceSum'].includes(n.opType) && n.attributes.some((a) => a.name === 'axes' || a.name === 'split')) {
       return `node '${n.name}' (${n.opType}) takes its axes as an attribute, which opset 13 moved to an input`;
     }
