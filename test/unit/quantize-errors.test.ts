@@ -180,3 +180,12 @@ test('per-channel on an opset 10 model with Clip attributes keeps per-tensor wei
   const dq = q.graphs[0].nodes.filter((n) => n.opType === 'DequantizeLinear');
   assert.ok(dq.length > 0 && dq.every((n) => !n.attributes.some((a) => a.name === 'axis')), 'no per-channel axis before opset 13');
 });
+
+test('an already quantized model is refused while reading, naming what it holds', async () => {
+  const out = tmp();
+  for (const [file, what] of [['mnist-12-int8.onnx', /already quantized \(quantized operators: .*QLinearConv x2/], ['mnist-12-uint8.onnx', /already quantized \(dynamic quantization: .*ConvInteger x2/], ['mnist-12-float16.onnx', /already quantized \(float16 weights\)/]] as const) {
+    const steps: string[] = [];
+    await expectFailure(sharedModel('onnx', 'mnist', file), out, { recipe: STATIC, onProgress: (p) => steps.push(p.label) }, what);
+    assert.deepEqual(steps, ['Reading the model']);
+  }
+});

@@ -9,6 +9,7 @@ import { ModelError } from '../errors';
 import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Model } from '../model';
 import { openModelFile } from '../open';
+import { detectQuantization, type QuantScheme } from '../summary';
 import { inputSpecsFromModel, openCalibrationData, type CalibrationData, type LoadOptions } from '../data';
 import { createSession } from '../runtime/ort';
 import { createCalibrator, saveRanges, type CalibrationResult } from './calibrators';
@@ -125,6 +126,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
   const original = await openModelFile(source);
   if (original.format !== 'onnx') throw new ModelError('unsupported', `Quantization works on ONNX models; '${path.basename(source)}' is ${original.format}.`);
   checkRunnable(original);
+  checkNotQuantized(original, source);
   if (r.mode !== 'fp16' && defaultOpset(original) < 10) {
     throw new ModelError('unsupported', `The model uses opset ${defaultOpset(original)}; ${r.mode} quantization writes QuantizeLinear / DequantizeLinear, which need opset 10 or later. Convert the model to a newer opset first (for example onnx.version_converter), or use fp16 mode.`);
   }
@@ -276,6 +278,18 @@ async function typesForFp16(model: Model, warnings: string[]): Promise<Map<strin
 async function firstSample(data: CalibrationData) {
   for await (const s of data) return s;
   throw new ModelError('unsupported', `The calibration data at ${data.source} holds no samples.`);
+}
+
+const SCHEME_NAMES: Partial<Record<QuantScheme, string>> = {
+  qdq: 'QuantizeLinear / DequantizeLinear pairs', qoperator: 'quantized operators', dynamic: 'dynamic quantization', fp16: 'float16 weights', mixed: 'several quantization schemes',
+};
+
+/** Quantizing an already quantized model stacks a second, lossy pass on the first: refused, saying what it holds. */
+function checkNotQuantized(model: Model, source: string): void {
+  const q = detectQuantization(model);
+  if (q.scheme === 'none') return;
+  const ops = Object.entries(q.quantOps).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([op, n]) => `${op} x${n}`).join(', ');
+  throw new ModelError('unsupported', `'${path.basename(source)}' is already quantized (${SCHEME_NAMES[q.scheme] ?? q.scheme}${ops ? `: ${ops}` : ''}); quantize the float model it was made from instead.`);
 }
 
 const RUNNABLE_DOMAINS = new Set(['', 'ai.onnx', 'ai.onnx.ml', 'com.microsoft']);
