@@ -151,17 +151,31 @@ test('ModelError codes are used for refusals', async () => {
   await assert.rejects(quantizeModel(MNIST, '/no/such/folder/x.onnx', { recipe: STATIC }), /output folder '\/no\/such\/folder' does not exist/);
 });
 
-test('an opset 9 model: static and dynamic modes refuse up front (Q/DQ need opset 10); fp16 works', async () => {
+test('an opset 9 model is raised to 10 for Q/DQ when no op changed form, and refused (naming the op) when one did', async () => {
   const dir = tmp();
-  const src = await mnistVariant(dir, (m) => { m.opsets.find((o) => o.domain === '')!.version = 9; });
+  const plain = await mnistVariant(dir, (m) => { m.opsets.find((o) => o.domain === '')!.version = 9; });
   const out = tmp();
-  for (const mode of ['static', 'dynamic'] as const) {
-    const steps: string[] = [];
-    await expectFailure(src, out, { recipe: { ...STATIC, mode }, onProgress: (p) => steps.push(p.label) }, new RegExp(`opset 9; ${mode} quantization .* need opset 10`));
-    assert.deepEqual(steps, ['Reading the model'], 'refused while reading, before any pre-processing or calibration');
-  }
-  const res = await quantizeModel(src, path.join(out, 'half.onnx'), { recipe: { version: 1, mode: 'fp16' } });
+  const res = await quantizeModel(plain, path.join(out, 'q9.onnx'), { recipe: { ...STATIC, perChannel: false } });
+  assert.equal(res.summary.opset, 10);
+  assert.ok(res.summary.warnings.some((w) => /raised from 9 to 10/.test(w)), res.summary.warnings.join(' | '));
   assert.ok(res.summary.quantizedCount > 0);
+  // an Upsample (replaced by Resize in opset 10) blocks the raise
+  const upsampled = path.join(tmp(), 'up.onnx');
+  const m = await openModelFile(plain);
+  const g = m.graphs[0];
+  const relu = g.nodes.findIndex((n) => n.opType === 'Relu');
+  const x = g.nodes[relu].outputs[0];
+  g.values.set('ones', { name: 'ones', type: { dtype: 'float32', shape: [4] }, consumers: [], constant: { name: 'ones', dtype: 'float32', shape: [4], data: { kind: 'bytes', bytes: new Uint8Array(Float32Array.of(1, 1, 1, 1).buffer) } } });
+  g.initializers.push('ones');
+  g.values.set('up', { name: 'up', type: null, consumers: [] });
+  g.nodes.splice(relu + 1, 0, { name: 'up', opType: 'Upsample', domain: '', inputs: [x, 'ones'], outputs: ['up'], attributes: [], subgraphs: [] });
+  for (const n of g.nodes.slice(relu + 2)) n.inputs = n.inputs.map((i) => (i === x ? 'up' : i));
+  await writeOnnxFile(m, upsampled);
+  for (const mode of ['static', 'dynamic'] as const) {
+    await expectFailure(upsampled, out, { recipe: { ...STATIC, mode } }, new RegExp(`opset 9; ${mode} quantization .* need opset 10, and raising it is not safe: node 'up' \\(Upsample\\) changed form in opset 10`));
+  }
+  const half = await quantizeModel(upsampled, path.join(out, 'half.onnx'), { recipe: { version: 1, mode: 'fp16' } });
+  assert.ok(half.summary.quantizedCount > 0, 'fp16 needs no Q/DQ and works at opset 9');
 });
 
 test('per-channel on an opset 10 model with Clip attributes keeps per-tensor weights instead of a broken opset 13 model', async () => {
@@ -187,5 +201,48 @@ test('an already quantized model is refused while reading, naming what it holds'
     const steps: string[] = [];
     await expectFailure(sharedModel('onnx', 'mnist', file), out, { recipe: STATIC, onProgress: (p) => steps.push(p.label) }, what);
     assert.deepEqual(steps, ['Reading the model']);
+  }
+});
+
+test('opset 12 -> 13 for per-channel weights: a Softmax over a trailing axis of size-1 dims is kept; one over real dims blocks the raise', async () => {
+  const { loadOrt } = await import('../../src/core/runtime/ort');
+  const ort = loadOrt();
+  for (const [hw, raised] of [[1, true], [2, false]] as const) {
+    const m = await openModelFile(MNIST);
+    const g = m.graphs[0];
+    // keep MNIST up to its first Relu, then a 1x1 Conv to 3 channels, pooling to hw x hw, and Softmax(axis=1)
+    const relu = g.nodes.findIndex((n) => n.opType === 'Relu');
+    const r = g.nodes[relu].outputs[0];
+    g.nodes.splice(relu + 1);
+    const w = new Float32Array(3 * 8).map((_, i) => Math.sin(i) * 0.5);
+    g.values.set('w1', { name: 'w1', type: { dtype: 'float32', shape: [3, 8, 1, 1] }, consumers: [], constant: { name: 'w1', dtype: 'float32', shape: [3, 8, 1, 1], data: { kind: 'bytes', bytes: new Uint8Array(w.buffer) } } });
+    g.initializers.push('w1');
+    const add = (opType: string, inputs: string[], out: string, attributes: typeof g.nodes[number]['attributes'] = []) => {
+      g.nodes.push({ name: out, opType, domain: '', inputs, outputs: [out], attributes, subgraphs: [] });
+      g.values.set(out, { name: out, type: null, consumers: [] });
+    };
+    add('Conv', [r, 'w1'], 'c1');
+    add('AveragePool', ['c1'], 'p1', [{ name: 'kernel_shape', value: { type: 'ints', value: [28 / hw, 28 / hw] } }, { name: 'strides', value: { type: 'ints', value: [28 / hw, 28 / hw] } }]);
+    add('Softmax', ['p1'], 'prob', [{ name: 'axis', value: { type: 'int', value: 1 } }]);
+    g.outputs = ['prob'];
+    g.values.set('prob', { name: 'prob', type: { dtype: 'float32', shape: [1, 3, hw, hw] }, consumers: [] });
+    g.initializers = g.initializers.filter((n) => g.nodes.some((x) => x.inputs.includes(n)));
+    const dir = tmp();
+    const src = path.join(dir, `softmax${hw}.onnx`);
+    await writeOnnxFile(m, src);
+    const out = path.join(dir, 'q.onnx');
+    const res = await quantizeModel(src, out, { recipe: STATIC });
+    assert.equal(res.summary.opset, raised ? 13 : 12, res.summary.warnings.join(' | '));
+    if (!raised) assert.ok(res.summary.warnings.some((w) => /'prob' \(Softmax\) would change meaning in opset 13/.test(w)));
+    // the quantized model's probabilities follow the float model's, per pixel over the 3 channels
+    const x = new Float32Array(784).map((_, i) => ((i * 37) % 255) / 255 * 200);
+    const run = async (f: string) => {
+      const s = await ort.InferenceSession.create(f);
+      const o = await s.run({ Input3: new ort.Tensor('float32', x, [1, 1, 28, 28]) });
+      await s.release();
+      return o.prob.data as Float32Array;
+    };
+    const [pf, pq] = [await run(src), await run(out)];
+    for (let i = 0; i < pf.length; i++) assert.ok(Math.abs(pf[i] - pq[i]) < 0.05, `prob[${i}] ${pq[i]} vs float ${pf[i]}`);
   }
 });

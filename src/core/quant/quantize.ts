@@ -127,9 +127,6 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
   if (original.format !== 'onnx') throw new ModelError('unsupported', `Quantization works on ONNX models; '${path.basename(source)}' is ${original.format}.`);
   checkRunnable(original);
   checkNotQuantized(original, source);
-  if (r.mode !== 'fp16' && defaultOpset(original) < 10) {
-    throw new ModelError('unsupported', `The model uses opset ${defaultOpset(original)}; ${r.mode} quantization writes QuantizeLinear / DequantizeLinear, which need opset 10 or later. Convert the model to a newer opset first (for example onnx.version_converter), or use fp16 mode.`);
-  }
   const sizeBefore = fs.statSync(source).size;
   const nodesBefore = mainGraph(original).nodes.length;
 
@@ -137,6 +134,14 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
   const model: Model = r.preprocess?.fold === false ? await cloneModel(original) : (await foldWithOrt(original)).model;
 
   const warnings: string[] = [];
+  const from = defaultOpset(model);
+  if (r.mode !== 'fp16' && from < 10) {
+    // QuantizeLinear / DequantizeLinear exist from opset 10; raising the label is safe when no op changed form
+    const why = opsetBumpBlocker(model, 10);
+    if (why) throw new ModelError('unsupported', `The model uses opset ${from}; ${r.mode} quantization writes QuantizeLinear / DequantizeLinear, which need opset 10, and raising it is not safe: ${why}. Convert the model to a newer opset first (for example with onnx.version_converter), or use fp16 mode.`);
+    bumpOpset(model, 10);
+    warnings.push(`The opset was raised from ${from} to 10 for QuantizeLinear / DequantizeLinear (no op in the model changed form).`);
+  }
   const originalNames = new Set(mainGraph(original).nodes.map((n) => n.name));
   let summaryPart: Pick<QuantizeSummary, 'quantizedByOp' | 'leftFloat' | 'plan' | 'calibration'>;
   let ranges: CalibrationResult | undefined;
@@ -167,7 +172,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       // the first sample's run gives every tensor's type and shape; the plan then picks what to calibrate
       const select = (info: Map<string, TensorInfo>): string[] => {
         if (perChannel && defaultOpset(model) < 13) {
-          const why = opsetBumpBlocker(model, info);
+          const why = opsetBumpBlocker(model, 13, info);
           if (why) { perChannel = false; warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`); }
           else { bumpOpset(model, 13); warnings.push(`The opset was raised from ${defaultOpset(original)} to 13 for per-channel weights.`); }
         }
@@ -304,30 +309,36 @@ function checkRunnable(model: Model): void {
   }
 }
 
-/** Ops whose meaning changed between opset 12 and 13 in ways a plain bump would break. */
 /**
- * Default-domain ops whose inputs or attributes changed incompatibly at the given opset before 13
+ * Default-domain ops whose inputs or attributes changed incompatibly at the given opset
  * (attributes that became inputs, or the op was replaced): a model older than that cannot simply
- * be relabelled.
+ * be relabelled past it.
  */
-const CHANGED_BEFORE_13: Record<string, number> = { Slice: 10, TopK: 10, Upsample: 10, Pad: 11, Clip: 11, Resize: 11, Scatter: 11, Dropout: 12 };
+const CHANGED_AT: Record<string, number> = { Slice: 10, TopK: 10, Upsample: 10, Pad: 11, Clip: 11, Resize: 11, Scatter: 11, Dropout: 12 };
 
-function opsetBumpBlocker(model: Model, info: Map<string, TensorInfo>): string | undefined {
-  const g = mainGraph(model);
+/** Why the model's default opset cannot simply be raised to `target` (undefined: it can). */
+function opsetBumpBlocker(model: Model, target: number, info?: Map<string, TensorInfo>): string | undefined {
   const from = defaultOpset(model);
-  for (const n of g.nodes) {
-    const changed = n.domain === '' || n.domain === 'ai.onnx' ? CHANGED_BEFORE_13[n.opType] : undefined;
-    if (changed !== undefined && from < changed) return `node '${n.name}' (${n.opType}) changed form in opset ${changed}`;
+  for (const n of mainGraph(model).nodes) {
+    if (n.subgraphs.length) return `node '${n.name}' has subgraphs`;
+    if (n.domain !== '' && n.domain !== 'ai.onnx') continue;
+    const changed = CHANGED_AT[n.opType];
+    if (changed !== undefined && from < changed && changed <= target) return `node '${n.name}' (${n.opType}) changed form in opset ${changed}`;
+    if (target < 13 || from >= 13) continue;
     if (['Split', 'Squeeze', 'Unsqueeze', 'ReduceSum'].includes(n.opType) && n.attributes.some((a) => a.name === 'axes' || a.name === 'split')) {
       return `node '${n.name}' (${n.opType}) takes its axes as an attribute, which opset 13 moved to an input`;
     }
     if (['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType)) {
-      const rank = info.get(n.inputs[0])?.shape.length ?? 0;
+      const shape = info?.get(n.inputs[0])?.shape ?? [];
+      const rank = shape.length;
       const axisA = n.attributes.find((a) => a.name === 'axis');
       const axis = axisA && axisA.value.type === 'int' ? Number(axisA.value.value) : 1;
-      if (!(rank <= 2 || axis === rank - 1 || axis === -1)) return `node '${n.name}' (${n.opType}) would change meaning in opset 13`;
+      // before 13 the input is flattened to 2-D at `axis`; from 13 only `axis` is normalised:
+      // the same when no dimension after `axis` is larger than 1
+      const a = axis < 0 ? axis + rank : axis;
+      const sameAfter = shape.slice(a + 1).every((d) => d === 1);
+      if (!(rank <= 2 || a === rank - 1 || sameAfter)) return `node '${n.name}' (${n.opType}) would change meaning in opset 13`;
     }
-    if (n.subgraphs.length) return `node '${n.name}' has subgraphs`;
   }
   return undefined;
 }
