@@ -20,6 +20,11 @@ import { sharedModel, SYSTEM_PYTHON } from '../helpers/paths';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-zoo-'));
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+function checker(file: string): void {
+  const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', file], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `onnx.checker: ${r.stderr}`);
+}
+
 async function outputShapes(file: string): Promise<number[][]> {
   const m = await openModelFile(file);
   const data = await openCalibrationData(null, { inputs: inputSpecsFromModel(m), synthetic: { count: 1, seed: 3 } });
@@ -46,8 +51,19 @@ for (const name of ['light_squeezenet', 'light_shufflenet', 'light_inception_v1'
     // per-channel needs opset 13: either it got there or a warning names the op that stopped it
     if (s.opset < 13) assert.ok(s.warnings.some((w) => /per-tensor/.test(w) && /changed form|axes|meaning|subgraphs/.test(w)), s.warnings.join(' | '));
     assert.ok((s.quantizedByOp.Conv ?? 0) > 10, JSON.stringify(s.quantizedByOp));
-    const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)', out], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `onnx.checker: ${r.stderr}`);
+    checker(out);
     assert.deepEqual(await outputShapes(out), await outputShapes(src));
   });
 }
+
+test('light_resnet50 (opset 9): dynamic per-channel raises the opset for DynamicQuantizeLinear, is valid and runs', async () => {
+  const src = sharedModel('onnx', 'onnx-light', 'light_resnet50.onnx');
+  const out = path.join(dir, 'resnet50-dynamic.onnx');
+  const res = await quantizeModel(src, out, { recipe: { version: 1, mode: 'dynamic', perChannel: true } });
+  const s = res.summary;
+  assert.ok(s.warnings.some((w) => /raised from 9 to 11 for DynamicQuantizeLinear/.test(w)), s.warnings.join(' | '));
+  assert.equal(s.opset, 13, s.warnings.join(' | '));
+  assert.equal(s.quantizedByOp.Conv, 53);
+  checker(out);
+  assert.deepEqual(await outputShapes(out), await outputShapes(src));
+});

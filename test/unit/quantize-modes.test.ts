@@ -111,10 +111,13 @@ test('dynamic: MatMulInteger for Gemm, run-time quantized input and int8 weights
   assert.ok(ops.includes('DynamicQuantizeLinear') && ops.includes('MatMulInteger'), ops.join());
   assert.deepEqual(res.summary.quantizedByOp, { Conv: 2, Gemm: 1 });
   assert.ok(res.summary.leftFloat.some((l) => l.opType === 'MaxPool' && /not quantized in dynamic mode/.test(l.reason)));
-  assert.ok(res.summary.warnings.some((w) => /per-tensor.*opset 13/.test(w)), 'opset 12: Conv weights fall back to per-tensor');
+  assert.ok(res.summary.warnings.some((w) => /raised from 12 to 13 for per-channel/.test(w)), res.summary.warnings.join(' | '));
+  assert.equal(res.summary.opset, 13);
   for (const conv of g.nodes.filter((n) => n.opType === 'Conv')) {
     const dqW = g.nodes.find((n) => n.outputs[0] === conv.inputs[1])!;
     assert.equal(g.values.get(dqW.inputs[0])?.constant?.dtype, 'int8');
+    assert.ok(dqW.attributes.some((a) => a.name === 'axis' && a.value.type === 'int' && Number(a.value.value) === 0), 'per-channel along the output channels');
+    assert.equal(g.values.get(dqW.inputs[1])?.constant?.shape[0], g.values.get(dqW.inputs[0])?.constant?.shape[0], 'one scale per output channel');
     const dqX = g.nodes.find((n) => n.outputs[0] === conv.inputs[0])!;
     assert.equal(g.nodes.find((n) => n.outputs.includes(dqX.inputs[0]))?.opType, 'DynamicQuantizeLinear');
   }

@@ -51,9 +51,7 @@ export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOpti
   const nodes: Node[] = [];
   const opset = defaultOpset(model);
   const warnings: string[] = [];
-  if (opts.perChannel && opset < 13 && g.nodes.some((n) => n.opType === 'Conv' || n.opType === 'ConvTranspose')) {
-    warnings.push(`Conv weights are per-tensor: per-channel DequantizeLinear needs opset 13 (the model has ${opset}).`);
-  }
+  // below opset 13 (no per-channel DequantizeLinear) weights are per-tensor; the caller says why
   const dynamicInput = (x: string): [string, string, string] => {
     let dq = dql.get(x);
     if (!dq) {

@@ -135,12 +135,14 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
 
   const warnings: string[] = [];
   const from = defaultOpset(model);
-  if (r.mode !== 'fp16' && from < 10) {
-    // QuantizeLinear / DequantizeLinear exist from opset 10; raising the label is safe when no op changed form
-    const why = opsetBumpBlocker(model, 10);
-    if (why) throw new ModelError('unsupported', `The model uses opset ${from}; ${r.mode} quantization writes QuantizeLinear / DequantizeLinear, which need opset 10, and raising it is not safe: ${why}. Convert the model to a newer opset first (for example with onnx.version_converter), or use fp16 mode.`);
-    bumpOpset(model, 10);
-    warnings.push(`The opset was raised from ${from} to 10 for QuantizeLinear / DequantizeLinear (no op in the model changed form).`);
+  // QuantizeLinear / DequantizeLinear exist from opset 10, DynamicQuantizeLinear from 11; raising
+  // the label is safe when no op in the model changed form on the way
+  const need = r.mode === 'dynamic' ? { opset: 11, ops: 'DynamicQuantizeLinear' } : { opset: 10, ops: 'QuantizeLinear / DequantizeLinear' };
+  if (r.mode !== 'fp16' && from < need.opset) {
+    const why = opsetBumpBlocker(model, need.opset);
+    if (why) throw new ModelError('unsupported', `The model uses opset ${from}; ${r.mode} quantization writes ${need.ops}, which need opset ${need.opset}, and raising it is not safe: ${why}. Convert the model to a newer opset first (for example with onnx.version_converter), or use fp16 mode.`);
+    bumpOpset(model, need.opset);
+    warnings.push(`The opset was raised from ${from} to ${need.opset} for ${need.ops} (no op in the model changed form).`);
   }
   const originalNames = new Set(mainGraph(original).nodes.map((n) => n.name));
   let summaryPart: Pick<QuantizeSummary, 'quantizedByOp' | 'leftFloat' | 'plan' | 'calibration'>;
@@ -221,6 +223,13 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     };
   } else if (r.mode === 'dynamic') {
     next();
+    if (r.perChannel && defaultOpset(model) < 13) {
+      // a Softmax's meaning may change at 13 depending on its input's shape: ask onnxruntime for shapes then
+      const softmax = mainGraph(model).nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType));
+      const why = opsetBumpBlocker(model, 13, softmax ? await inferredTensorInfo(model, {}) : undefined);
+      if (why) warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`);
+      else { bumpOpset(model, 13); warnings.push(`The opset was raised from ${defaultOpset(original)} to 13 for per-channel weights.`); }
+    }
     const plan = buildPlan(model, { overrides: r.plan, exclude: r.exclude, originalNames });
     warnings.push(...plan.warnings);
     const d = quantizeDynamic(model, plan, { perChannel: !!r.perChannel, weightType: r.weightType === 'uint8' ? 'uint8' : 'int8' });
@@ -329,12 +338,14 @@ function opsetBumpBlocker(model: Model, target: number, info?: Map<string, Tenso
       return `node '${n.name}' (${n.opType}) takes its axes as an attribute, which opset 13 moved to an input`;
     }
     if (['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType)) {
-      const shape = info?.get(n.inputs[0])?.shape ?? [];
-      const rank = shape.length;
       const axisA = n.attributes.find((a) => a.name === 'axis');
       const axis = axisA && axisA.value.type === 'int' ? Number(axisA.value.value) : 1;
+      if (axis === -1) continue;
+      const shape = info?.get(n.inputs[0])?.shape ?? mainGraph(model).values.get(n.inputs[0])?.type?.shape;
+      if (!shape) return `node '${n.name}' (${n.opType}) may change meaning in opset 13 (its input's rank is unknown)`;
       // before 13 the input is flattened to 2-D at `axis`; from 13 only `axis` is normalised:
       // the same when no dimension after `axis` is larger than 1
+      const rank = shape.length;
       const a = axis < 0 ? axis + rank : axis;
       const sameAfter = shape.slice(a + 1).every((d) => d === 1);
       if (!(rank <= 2 || a === rank - 1 || sameAfter)) return `node '${n.name}' (${n.opType}) would change meaning in opset 13`;
