@@ -24,6 +24,13 @@ export const QUANTIZE_HELP = `Usage: quantlens quantize <model> --out <file> [op
   --activation-type int8|uint8|int16|uint16
   --weight-type int8|uint8|int4|int16
   --synthetic <n>               Calibrate on n seeded random samples (loudly flagged; for trials only)
+  --image-resize <WxH|S>        Images: resize to WxH, or the shorter side to S (default: the input's size)
+  --image-crop <WxH>            Images: centre crop after resizing
+  --image-scale 0-1|0-255       Images: pixel value range before mean/std (default 0-1)
+  --image-mean <m[,m,m]>        Images: per-channel mean to subtract, in the scaled units
+  --image-std <s[,s,s]>         Images: per-channel std to divide by
+  --image-color rgb|bgr|grayscale
+  --image-layout NCHW|NHWC
   --ranges <file>               Also save the calibrated ranges as JSON
   --save-recipe <file>          Save the recipe used
   --export-ort <file>           Save an equivalent onnxruntime-Python configuration (.json or .py)
@@ -41,6 +48,42 @@ function pick<T extends string>(v: string | undefined, allowed: readonly T[], fl
   return v as T;
 }
 
+type ImageOptions = NonNullable<NonNullable<Recipe['calibration']>['image']>;
+
+function size(v: string, flag: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(v);
+  if (!m) throw new QuantizeUsageError(`${flag} takes WxH, e.g. 224x224 (got '${v}').`);
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+function numbers(v: string, flag: string): number[] {
+  const xs = v.split(',').map((x) => Number(x.trim()));
+  if (!xs.length || xs.length > 3 || xs.some((x) => !Number.isFinite(x))) throw new QuantizeUsageError(`${flag} takes one or three numbers separated by commas (got '${v}').`);
+  return xs;
+}
+
+/** The --image-* flags over the recipe's image pre-processing (undefined when none is given). */
+function imageFlags(values: Record<string, string | boolean | undefined>, base: ImageOptions | undefined): ImageOptions | undefined {
+  const get = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] as string : undefined);
+  if (!['image-resize', 'image-crop', 'image-scale', 'image-mean', 'image-std', 'image-color', 'image-layout'].some((k) => get(k) !== undefined)) return undefined;
+  const o: ImageOptions = { ...(base ?? {}) };
+  const resize = get('image-resize');
+  if (resize) o.resize = /^\d+$/.test(resize) ? { shorterSide: Number(resize) } : size(resize, '--image-resize');
+  const crop = get('image-crop');
+  if (crop) o.crop = size(crop, '--image-crop');
+  const scale = pick(get('image-scale'), ['0-1', '0-255'] as const, '--image-scale');
+  if (scale) o.scale = scale;
+  const mean = get('image-mean');
+  if (mean) o.mean = numbers(mean, '--image-mean');
+  const std = get('image-std');
+  if (std) o.std = numbers(std, '--image-std');
+  const color = pick(get('image-color'), ['rgb', 'bgr', 'grayscale'] as const, '--image-color');
+  if (color) o.color = color;
+  const layout = pick(get('image-layout'), ['NCHW', 'NHWC'] as const, '--image-layout');
+  if (layout) o.layout = layout;
+  return o;
+}
+
 export async function quantizeCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -56,6 +99,13 @@ export async function quantizeCommand(args: string[]): Promise<number> {
       'activation-type': { type: 'string' },
       'weight-type': { type: 'string' },
       synthetic: { type: 'string' },
+      'image-resize': { type: 'string' },
+      'image-crop': { type: 'string' },
+      'image-scale': { type: 'string' },
+      'image-mean': { type: 'string' },
+      'image-std': { type: 'string' },
+      'image-color': { type: 'string' },
+      'image-layout': { type: 'string' },
       ranges: { type: 'string' },
       'save-recipe': { type: 'string' },
       'export-ort': { type: 'string' },
@@ -85,6 +135,8 @@ export async function quantizeCommand(args: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 1) throw new QuantizeUsageError(`--limit needs a positive integer (got '${values.limit}').`);
     cal.limit = n;
   }
+  const image = imageFlags(values, cal.image);
+  if (image) cal.image = image;
   const method = pick<CalibrationMethod>(values.method, CALIBRATION_METHODS, '--method');
   if (method) cal.method = method;
   if (Object.keys(cal).length) r.calibration = cal;

@@ -123,8 +123,14 @@ export async function quantizeCommand(context: vscode.ExtensionContext, log: vsc
     );
     log.info(`Quantized ${model.fsPath} -> ${summary.output}\n${JSON.stringify(summary, null, 2)}`);
     for (const w of summary.warnings) log.warn(w);
-    void vscode.window.showInformationMessage(`QuantLens: ${describe(summary)}`, 'Open').then((choice) => {
+    // warnings (synthetic data, default image pre-processing, per-tensor fallbacks) change what the
+    // result is worth, so they are shown, not only logged
+    const w = summary.warnings;
+    const text = `QuantLens: ${describe(summary)}${w.length === 1 ? ` ${w[0]}` : w.length ? ` ${w.length} warnings: see the QuantLens output.` : ''}`;
+    const shown = w.length ? vscode.window.showWarningMessage(text, 'Open', 'Show Warnings') : vscode.window.showInformationMessage(text, 'Open');
+    void shown.then((choice) => {
       if (choice === 'Open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor');
+      if (choice === 'Show Warnings') log.show(true);
     });
     return summary;
   } catch (e) {

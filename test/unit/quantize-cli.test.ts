@@ -72,3 +72,21 @@ test('errors are one line on stderr with a non-zero exit', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'x.onnx')));
   }
 });
+
+test('quantize on an image folder: default pre-processing is named in a warning; --image-* flags set it and go into the recipe', () => {
+  const photos = sharedModel('data', 'images', 'ort-examples');
+  const plain = cli('quantize', MODEL, '--out', path.join(dir, 'img.onnx'), '--calibration', photos, '--json');
+  assert.equal(plain.status, 0, plain.stderr);
+  const s = JSON.parse(plain.stdout);
+  assert.equal(s.calibration.samples, 6);
+  assert.ok(s.warnings.some((w: string) => /default pre-processing \(resize 28x28, GRAYSCALE, NCHW, values 0-1, mean 0, std 1\)/.test(w)), s.warnings.join(' | '));
+  const recipe = path.join(dir, 'img.recipe.json');
+  const flagged = cli('quantize', MODEL, '--out', path.join(dir, 'img2.onnx'), '--calibration', photos, '--image-resize', '32', '--image-crop', '28x28',
+    '--image-scale', '0-255', '--image-mean', '127.5', '--image-std', '1', '--save-recipe', recipe, '--json');
+  assert.equal(flagged.status, 0, flagged.stderr);
+  assert.ok(!JSON.parse(flagged.stdout).warnings.some((w: string) => /pre-processing/.test(w)));
+  assert.deepEqual(JSON.parse(fs.readFileSync(recipe, 'utf8')).calibration.image, { resize: { shorterSide: 32 }, crop: { width: 28, height: 28 }, scale: '0-255', mean: [127.5], std: [1] });
+  const bad = cli('quantize', MODEL, '--out', path.join(dir, 'img3.onnx'), '--calibration', photos, '--image-crop', '28');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--image-crop takes WxH/);
+});

@@ -143,6 +143,17 @@ export function resolveImagePreprocess(input: InputSpec, pre: ImagePreprocess = 
   return { resize, crop: pre.crop, layout, color, channels, scale: pre.scale ?? '0-1', mean, std, outHeight, outWidth };
 }
 
+/** The pre-processing in words, for messages: "resize 224x224, RGB, NCHW, 0-1, mean 0, std 1". */
+export function describeImagePreprocess(p: ResolvedImagePreprocess): string {
+  const parts: string[] = [];
+  if (p.resize) parts.push('shorterSide' in p.resize ? `resize shorter side to ${p.resize.shorterSide}` : `resize ${p.resize.width}x${p.resize.height}`);
+  if (p.crop) parts.push(`centre crop ${p.crop.width}x${p.crop.height}`);
+  parts.push(p.color.toUpperCase(), p.layout, `values ${p.scale}`);
+  const list = (v: number[]) => (v.every((x) => x === v[0]) ? String(v[0]) : `[${v.join(', ')}]`);
+  parts.push(`mean ${list(p.mean)}`, `std ${list(p.std)}`);
+  return parts.join(', ');
+}
+
 /** Separate channel planes (0..255 floats) in the requested colour order. */
 export function toPlanes(img: RgbaImage, color: 'rgb' | 'bgr' | 'grayscale'): Float32Array[] {
   const n = img.width * img.height;

@@ -81,6 +81,8 @@ export interface CalibrationData extends AsyncIterable<Sample> {
   readonly warnings: string[];
   /** The files (or test_data_set folders) that are read, in order. */
   readonly files: string[];
+  /** How images are turned into the input tensor, when the data is images. */
+  readonly image?: ResolvedImagePreprocess;
 }
 
 export const SYNTHETIC_WARNING =
@@ -591,6 +593,10 @@ class DataSource implements CalibrationData {
     private readonly open: (ctx: Ctx) => AsyncGenerator<DataRecord>,
     private readonly ctxBase: Omit<Ctx, 'warn'>,
   ) {}
+
+  get image(): ResolvedImagePreprocess | undefined {
+    return this.ctxBase.imagePre;
+  }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Sample> {
     const ctx: Ctx = {

@@ -54,6 +54,11 @@ export async function foldWithOrt(model: Model): Promise<FoldResult> {
     folded.producer = model.producer;
     folded.metadata = { ...model.metadata };
     pruneOpsets(folded, new Set(model.opsets.map((o) => o.domain)));
+    // IR < 4 lists initializers among the graph inputs; onnxruntime drops initializers that folding
+    // made unused but keeps them in that list, where they would look like runtime inputs
+    const fg = mainGraph(folded);
+    const runtime = new Set(mainGraph(model).inputs);
+    fg.inputs = fg.inputs.filter((i) => runtime.has(i) || fg.nodes.some((n) => n.inputs.includes(i)));
     return { model: folded, nodesBefore: mainGraph(model).nodes.length, nodesAfter: mainGraph(folded).nodes.length };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

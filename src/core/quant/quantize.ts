@@ -10,7 +10,7 @@ import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Model } from '../model';
 import { openModelFile } from '../open';
 import { detectQuantization, type QuantScheme } from '../summary';
-import { inputSpecsFromModel, openCalibrationData, type CalibrationData, type LoadOptions } from '../data';
+import { describeImagePreprocess, inputSpecsFromModel, openCalibrationData, type CalibrationData, type LoadOptions } from '../data';
 import { createSession } from '../runtime/ort';
 import { createCalibrator, saveRanges, type CalibrationResult } from './calibrators';
 import { calibrateModel, throwIfAborted } from './calibrate';
@@ -155,6 +155,9 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     next();
     const data = await openData(model, r, opts.baseDir);
     if (data.warning) warnings.push(data.warning);
+    if (data.image && !r.calibration?.image) {
+      warnings.push(`Images were fed with the default pre-processing (${describeImagePreprocess(data.image)}). A model trained with other normalisation (ImageNet mean/std, 0-255, BGR) gets wrong ranges: set calibration.image in the recipe.`);
+    }
     const method = r.calibration?.method ?? 'minmax';
     const useWorkers = opts.workers ?? method !== 'minmax';
     const pool = useWorkers ? new WorkerPool() : undefined;
