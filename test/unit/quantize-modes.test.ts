@@ -189,3 +189,64 @@ test('percentile, entropy and MSE calibration produce valid models with their ow
 });
 
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A small transformer-style block: embedding Gather -> MatMul+Add -> Relu -> MatMul+Add -> LayerNormalization. */
+async function transformerBlock(): Promise<{ file: string; ids: BigInt64Array }> {
+  const { mulberry32 } = await import('../../src/core/random');
+  const rnd = mulberry32(21);
+  const values = new Map<string, import('../../src/core/model').Value>();
+  const nodes: import('../../src/core/model').Node[] = [];
+  const initializers: string[] = [];
+  const init = (name: string, shape: number[], scale: number) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => (rnd() * 2 - 1) * scale);
+    values.set(name, { name, type: { dtype: 'float32', shape }, consumers: [], constant: { name, dtype: 'float32', shape, data: { kind: 'bytes', bytes: new Uint8Array(data.buffer) } } });
+    initializers.push(name);
+  };
+  const add = (opType: string, inputs: string[], out: string, attributes: import('../../src/core/model').Node['attributes'] = []) => {
+    nodes.push({ name: `${opType}_${out}`, opType, domain: '', inputs, outputs: [out], attributes, subgraphs: [] });
+    values.set(out, { name: out, type: null, consumers: [] });
+  };
+  values.set('ids', { name: 'ids', type: { dtype: 'int64', shape: [1, 8] }, consumers: [] });
+  init('table', [500, 64], 1); init('w1', [64, 128], 0.15); init('b1', [128], 0.1); init('w2', [128, 64], 0.1); init('b2', [64], 0.1);
+  init('gamma', [64], 1); init('beta', [64], 0.1);
+  add('Gather', ['table', 'ids'], 'emb');
+  add('MatMul', ['emb', 'w1'], 'h1'); add('Add', ['h1', 'b1'], 'h1b'); add('Relu', ['h1b'], 'r');
+  add('MatMul', ['r', 'w2'], 'h2'); add('Add', ['h2', 'b2'], 'h2b'); add('Add', ['h2b', 'emb'], 'res');
+  add('LayerNormalization', ['res', 'gamma', 'beta'], 'y', [{ name: 'axis', value: { type: 'int', value: -1 } }]);
+  values.get('y')!.type = { dtype: 'float32', shape: [1, 8, 64] };
+  const model: import('../../src/core/model').Model = {
+    format: 'onnx', fileSize: 0, producer: 'test', formatVersion: 8, opsets: [{ domain: '', version: 17 }], description: '', metadata: {},
+    graphs: [{ name: 'block', nodes, values, inputs: ['ids'], outputs: ['y'], initializers }], functions: [], signatures: [],
+  };
+  const file = path.join(dir, 'block.onnx');
+  await writeOnnxFile(model, file);
+  return { file, ids: BigInt64Array.from([3, 170, 0, 499, 8, 8, 250, 41].map(BigInt)) };
+}
+
+test('dynamic on a transformer-style block: int8 embedding table, MatMulInteger for both MatMuls, close to float', async () => {
+  const { file, ids } = await transformerBlock();
+  const { out, res, q } = await quantize('block-dyn.onnx', { version: 1, mode: 'dynamic', perChannel: true }, file);
+  checker(out);
+  // onnxruntime's folding may turn MatMul + Add into Gemm (with Reshapes around it)
+  const byOp = res.summary.quantizedByOp;
+  assert.equal(byOp.Gather, 1, JSON.stringify(byOp));
+  assert.equal((byOp.MatMul ?? 0) + (byOp.Gemm ?? 0), 2, JSON.stringify(byOp));
+  const g = q.graphs[0];
+  const gather = g.nodes.find((n) => n.opType === 'Gather')!;
+  const dq = g.nodes.find((n) => n.outputs[0] === gather.inputs[0])!;
+  assert.equal(dq.opType, 'DequantizeLinear');
+  assert.equal(g.values.get(dq.inputs[0])?.constant?.dtype, 'int8');
+  assert.equal(g.values.get(dq.inputs[1])?.constant?.shape[0], 500, 'one scale per embedding row');
+  assert.equal(g.nodes.filter((n) => n.opType === 'MatMulInteger').length, 2);
+  assert.ok(res.summary.sizeAfter < 0.35 * res.summary.sizeBefore, `${res.summary.sizeAfter} vs ${res.summary.sizeBefore}`);
+  const ort = loadOrt();
+  const run = async (f: string) => {
+    const s = await ort.InferenceSession.create(f);
+    const y = (await s.run({ ids: new ort.Tensor('int64', ids, [1, 8]) })).y.data as Float32Array;
+    await s.release();
+    return Float32Array.from(y);
+  };
+  const err = relRms([await run(out)], [await run(file)]);
+  console.log(`transformer block, dynamic: relative RMS error ${(100 * err).toFixed(3)} %`);
+  assert.ok(err < 0.02, `relative RMS error ${err}`);
+});

@@ -62,35 +62,54 @@ export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOpti
     }
     return dq;
   };
-  /**
-   * Conv / ConvTranspose in the QDQ-equivalent dynamic form: the input is quantized at run time
-   * (DynamicQuantizeLinear -> DequantizeLinear), the weight is stored int8 with its DequantizeLinear.
-   */
-  const convQdq = (n: Node): boolean => {
-    const w = g.values.get(n.inputs[1])?.constant;
-    if (!w || w.dtype !== 'float32' || w.shape.length < 3) return false;
+  /** The constant float32 weight `name` stored as `type` with a DequantizeLinear; returns the DQ's output. */
+  const weightDq = (name: string, axis: number | null): string => {
+    const w = g.values.get(name)!.constant!;
     const type = opts.weightType;
-    const group = attrInt(n, 'group', 1);
-    // per-channel DequantizeLinear (axis) exists from opset 13
-    const axis = opts.perChannel && opset >= 13 && (n.opType === 'Conv' || group === 1) ? (n.opType === 'Conv' ? 0 : 1) : null;
-    const data = floatValues(w);
-    const { q, scales, zps } = quantizeWeight(data, w.shape, axis, type);
-    const base = n.inputs[1];
-    const wq = freshName(g, `${base}_quantized`, taken);
-    const ws = freshName(g, `${base}_scale`, taken);
-    const wz = freshName(g, `${base}_zero_point`, taken);
-    const wdq = freshName(g, `${base}_dq`, taken);
+    const { q, scales, zps } = quantizeWeight(floatValues(w), w.shape, axis, type);
+    const wq = freshName(g, `${name}_quantized`, taken);
+    const ws = freshName(g, `${name}_scale`, taken);
+    const wz = freshName(g, `${name}_zero_point`, taken);
+    const wdq = freshName(g, `${name}_dq`, taken);
     const pshape = axis === null ? [] : [scales.length];
     addInitializer(g, wq, type, w.shape.slice(), quantizedToBytes(q, type));
     addInitializer(g, ws, 'float32', pshape, f32Bytes(scales));
     addInitializer(g, wz, type, pshape, zeroPointBytes(zps, type));
     addValue(g, wdq, null, null);
-    nodes.push(makeNode('DequantizeLinear', freshName(g, `${base}_DQ`, taken), [wq, ws, wz], [wdq], '', axis === null ? {} : { axis }));
+    nodes.push(makeNode('DequantizeLinear', freshName(g, `${name}_DQ`, taken), [wq, ws, wz], [wdq], '', axis === null ? {} : { axis }));
+    return wdq;
+  };
+  const floatConstant = (name: string | undefined, minRank: number) => {
+    const c = name ? g.values.get(name)?.constant : undefined;
+    return c && c.dtype === 'float32' && c.shape.length >= minRank ? c : undefined;
+  };
+  /**
+   * Conv / ConvTranspose in the QDQ-equivalent dynamic form: the input is quantized at run time
+   * (DynamicQuantizeLinear -> DequantizeLinear), the weight is stored int8 with its DequantizeLinear.
+   */
+  const convQdq = (n: Node): boolean => {
+    if (!floatConstant(n.inputs[1], 3)) return false;
+    const group = attrInt(n, 'group', 1);
+    // per-channel DequantizeLinear (axis) exists from opset 13
+    const axis = opts.perChannel && opset >= 13 && (n.opType === 'Conv' || group === 1) ? (n.opType === 'Conv' ? 0 : 1) : null;
+    const wdq = weightDq(n.inputs[1], axis);
     const dq = dynamicInput(n.inputs[0]);
     const xdq = freshName(g, `${n.inputs[0]}_dq`, taken);
     addValue(g, xdq, null, null);
     nodes.push(makeNode('DequantizeLinear', freshName(g, `${n.inputs[0]}_DQ`, taken), [...dq], [xdq]));
     n.inputs = [xdq, wdq, ...n.inputs.slice(2)];
+    nodes.push(n);
+    quantizedByOp[n.opType] = (quantizedByOp[n.opType] ?? 0) + 1;
+    return true;
+  };
+  /**
+   * Gather from a constant table (an embedding): the table is stored int8 with a DequantizeLinear,
+   * per row when per-channel; the looked-up rows are float as before.
+   */
+  const gatherQdq = (n: Node): boolean => {
+    if (!floatConstant(n.inputs[0], 2) || attrInt(n, 'axis', 0) !== 0) return false;
+    const wdq = weightDq(n.inputs[0], opts.perChannel && opset >= 13 ? 0 : null);
+    n.inputs = [wdq, ...n.inputs.slice(1)];
     nodes.push(n);
     quantizedByOp[n.opType] = (quantizedByOp[n.opType] ?? 0) + 1;
     return true;
@@ -102,6 +121,10 @@ export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOpti
     if (d.precision === 'fp16') return keep('marked fp16, which dynamic mode does not apply (kept float32)');
     if (n.opType === 'Conv' || n.opType === 'ConvTranspose') {
       if (!convQdq(n)) return keep('its weight is not a constant float32 tensor');
+      return;
+    }
+    if (n.opType === 'Gather') {
+      if (!gatherQdq(n)) return keep('it does not read rows of a constant float32 table (axis 0)');
       return;
     }
     if (n.opType !== 'MatMul' && n.opType !== 'Gemm') return keep(`${n.opType} is not quantized in dynamic mode`);
