@@ -246,3 +246,15 @@ test('opset 12 -> 13 for per-channel weights: a Softmax over a trailing axis of 
     for (let i = 0; i < pf.length; i++) assert.ok(Math.abs(pf[i] - pq[i]) < 0.05, `prob[${i}] ${pq[i]} vs float ${pf[i]}`);
   }
 });
+
+test('a model whose weights are in an external data file quantizes like the self-contained one', async () => {
+  const dir = tmp();
+  const src = path.join(dir, 'ext.onnx');
+  // every tensor external, even the Reshape's shape (onnxruntime cannot infer shapes from those itself)
+  await writeOnnxFile(await openModelFile(MNIST), src, { externalData: 'always', externalMinBytes: 16 });
+  assert.ok(fs.existsSync(`${src}.data`));
+  const a = await quantizeModel(src, path.join(dir, 'a.onnx'), { recipe: STATIC });
+  const b = await quantizeModel(MNIST, path.join(dir, 'b.onnx'), { recipe: STATIC });
+  assert.equal(a.summary.quantizedCount, b.summary.quantizedCount);
+  assert.deepEqual(a.ranges?.tensors, b.ranges?.tensors);
+});

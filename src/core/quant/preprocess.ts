@@ -45,7 +45,11 @@ export async function foldWithOrt(model: Model): Promise<FoldResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-fold-'));
   const out = path.join(dir, 'optimized.onnx');
   try {
-    const s = await createSession(writeOnnx(withoutRanklessValueInfo(model)), { graphOptimizationLevel: 'basic', optimizedModelFilePath: out, intraOpNumThreads: 1 }, 'the model for pre-processing');
+    // an unedited, self-contained model is loaded from its file: no re-serialising. External data
+    // is inlined instead (onnxruntime cannot infer shapes from external shape tensors)
+    const input = withoutRanklessValueInfo(model);
+    const source = input === model && model.path && fs.existsSync(model.path) && !hasExternalData(model) ? model.path : writeOnnx(input);
+    const s = await createSession(source, { graphOptimizationLevel: 'basic', optimizedModelFilePath: out, intraOpNumThreads: 1 }, 'the model for pre-processing');
     await s.release().catch(() => undefined);
     const bytes = fs.readFileSync(out);
     const folded = await openModelBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), 'optimized.onnx');
@@ -81,6 +85,17 @@ function withoutRanklessValueInfo(model: Model): Model {
   }
   if (!values) return model;
   return { ...model, graphs: [{ ...g, values }, ...model.graphs.slice(1)] };
+}
+
+/** True when a constant's bytes live in a file other than the model's own. */
+function hasExternalData(model: Model): boolean {
+  for (const g of model.graphs) {
+    for (const v of g.values.values()) {
+      const d = v.constant?.data;
+      if (d?.kind === 'file' && d.path !== model.path) return true;
+    }
+  }
+  return false;
 }
 
 /** Drops opset imports no node uses, keeping the default domain and `keep`. */

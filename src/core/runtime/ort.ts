@@ -33,15 +33,16 @@ export function loadOrt(): Ort {
   }
 }
 
-/** Creates a session from model bytes, turning ORT's load errors into ModelErrors. */
+/** Creates a session from model bytes (or a model file's path), turning ORT's load errors into ModelErrors. */
 export async function createSession(
-  bytes: Uint8Array,
+  bytes: Uint8Array | string,
   options: import('onnxruntime-node').InferenceSession.SessionOptions = {},
   what = 'the model',
 ): Promise<OrtSession> {
   const ort = loadOrt();
   try {
-    return await ort.InferenceSession.create(bytes, { logSeverityLevel: 3, ...options });
+    const opts = { logSeverityLevel: 3 as const, ...options };
+    return await (typeof bytes === 'string' ? ort.InferenceSession.create(bytes, opts) : ort.InferenceSession.create(bytes, opts));
   } catch (e) {
     throw new ModelError('unsupported', `onnxruntime cannot load ${what}: ${firstLine(e)}`, { cause: e });
   }
