@@ -154,6 +154,25 @@ np.savez_compressed(os.path.join(d, 'comp.npz'), a, np.array([[True, False]]))
   });
 });
 
+describe('read-ahead over stacked files', () => {
+  test('samples served from 1 MB blocks equal the file, across block edges, with offset and limit', async () => {
+    // 3000 samples of 100 float32 (400 bytes): a block holds 2621, so the read crosses a block edge
+    const all = Float32Array.from({ length: 3000 * 100 }, (_, i) => Math.sin(i) * 1000);
+    const f = path.join(tmp, 'many.npy');
+    fs.writeFileSync(f, encodeNpy({ dtype: 'float32', shape: [3000, 100], data: all }));
+    const s = await collect(await openCalibrationData(f, { inputs: [f32('x', [1, 100])], offset: 7, limit: 2990 }));
+    assert.equal(s.length, 2990);
+    for (const k of [0, 1, 2613, 2614, 2615, 2989]) assert.deepEqual(arr(s[k].x.data), Array.from(all.subarray((k + 7) * 100, (k + 8) * 100)), `sample ${k}`);
+    // a raw file (no shape of its own): int8 samples of 490 bytes
+    const raw = Int8Array.from({ length: 5000 * 490 }, (_, i) => (i * 7) % 256 - 128);
+    const r = path.join(tmp, 'many.bin');
+    fs.writeFileSync(r, raw);
+    const t = await collect(await openCalibrationData(r, { inputs: [{ name: 'a', dtype: 'int8', shape: [1, 49, 10, 1] }], offset: 4990 }));
+    assert.equal(t.length, 10);
+    assert.deepEqual(arr(t[9].a.data), Array.from(raw.subarray(4999 * 490)));
+  });
+});
+
 describe('ONNX TensorProto (.pb)', () => {
   test('decoded values equal python3-onnx numpy_helper', () => {
     const files = [

@@ -50,8 +50,8 @@ export async function openFileSource(file: string): Promise<ByteSource> {
 
 /** Sequential access to the inflated content of a gzip file. */
 export function openGzipSource(file: string): ByteSource {
-  const input = fs.createReadStream(file);
-  const gunzip = zlib.createGunzip();
+  const input = fs.createReadStream(file, { highWaterMark: 1 << 18 });
+  const gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
   const stream = input.pipe(gunzip);
   input.on('error', (e) => gunzip.destroy(e));
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;

@@ -445,6 +445,39 @@ function planRef(ref: ArrayRef, input: InputSpec): { plan: Plan; units: number; 
   return { plan, units: ref.shape.length ? ref.shape[0] : 1, count: 1 };
 }
 
+/** Bytes one read-ahead block may hold. */
+const READ_AHEAD_BYTES = 1 << 20;
+
+/**
+ * Sequential reads of one sample (`unitsPerSample` units) at a time, served from blocks of several
+ * samples: one file read (a thread-pool round trip) per block instead of one per sample. Reads at
+ * most `samplesWanted` samples ahead, and each returned array is a copy, so no block outlives its
+ * samples.
+ */
+function readAhead(ref: ArrayRef, unitsPerSample: number, samplesWanted: number): ArrayRef['read'] {
+  const perUnit = ref.shape ? elementCountOf(ref.shape.slice(1)) : 1;
+  const totalUnits = ref.shape ? (ref.shape[0] ?? 1) : ref.length;
+  const sampleBytes = Math.max(1, unitsPerSample * perUnit * elementSize(ref.dtype));
+  const samplesPerBlock = Math.max(1, Math.min(samplesWanted, Math.floor(READ_AHEAD_BYTES / sampleBytes)));
+  let start = 0;
+  let end = 0;
+  let block: TensorArray | undefined;
+  let left = samplesWanted;
+  return async (from, count) => {
+    if (!block || from < start || from + count > end) {
+      const n = Math.min(Math.max(count, Math.min(samplesPerBlock, Math.max(1, left)) * unitsPerSample), totalUnits - from);
+      const got = await ref.read(from, n);
+      if (Array.isArray(got)) return got.slice(0, count * perUnit);
+      block = got;
+      start = from;
+      end = from + n;
+    }
+    left--;
+    const a = (from - start) * perUnit;
+    return block.slice(a, a + count * perUnit);
+  };
+}
+
 async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGenerator<Sample> {
   const inputs = ctx.opts.inputs;
   const refs = assign(rec, inputs, ctx);
@@ -456,6 +489,7 @@ async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGene
     }
   }
   if (cur.skip >= count) { cur.skip -= count; return; }
+  const readers = refs.map((r, i) => (plans[i].plan.kind === 'stack' && !r.untyped ? readAhead(r, plans[i].units, Math.min(count - cur.skip, cur.remaining)) : r.read.bind(r)));
   for (let k = cur.skip; k < count; k++) {
     cur.skip = 0;
     if (cur.remaining <= 0) return;
@@ -464,7 +498,7 @@ async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGene
       const input = inputs[i];
       const ref = refs[i];
       const { plan, units } = plans[i];
-      const raw = await ref.read(plan.kind === 'stack' ? k * units : 0, units);
+      const raw = await readers[i](plan.kind === 'stack' ? k * units : 0, units);
       const where = count > 1 ? `${ref.where} (sample ${k})` : ref.where;
       let data: TensorArray;
       if (ref.untyped) {
