@@ -213,6 +213,13 @@ print(json.dumps(res))
     const y = decodeTensorProto(fs.readFileSync(path.join(ONNX_TESTDATA, 'node/test_add/test_data_set_0/input_1.pb')));
     assert.deepEqual(arr(s[0].y.data), arr(y.data));
     assert.deepEqual(s[0].x.shape, [3, 4, 5]);
+    // the test_data_set_0 folder itself: the same sample, its output_0.pb not taken for an input
+    const own = await collect(await openCalibrationData(path.join(ONNX_TESTDATA, 'node', 'test_add', 'test_data_set_0'), {
+      inputs: [f32('x', [3, 4, 5]), f32('y', [3, 4, 5])],
+    }));
+    assert.equal(own.length, 1);
+    assert.deepEqual(arr(own[0].y.data), arr(y.data));
+    assert.deepEqual(arr(own[0].x.data), arr(s[0].x.data));
   });
 
   test('bad .pb bytes', () => {

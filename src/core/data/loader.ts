@@ -685,8 +685,12 @@ export async function openCalibrationData(source: string | null, opts: LoadOptio
     ds = new DataSource(abs, kind, [abs], (ctx) => recordsOf(kind, abs, ctx), ctxBase);
   } else if (st.isDirectory()) {
     const { files, dirs } = await listDir(abs);
-    const picked = pickKind(files, opts.format, abs, warn);
-    if (picked) {
+    const testInputs = files.filter((f) => /^input_\d+\.pb$/i.test(path.basename(f)));
+    const picked = testInputs.length ? null : pickKind(files, opts.format, abs, warn);
+    if (testInputs.length) {
+      // one ONNX test_data_set folder: input_K.pb are the inputs of one sample, output_K.pb its expected outputs
+      ds = new DataSource(abs, 'folder', [abs], (ctx) => folderSampleRecord(abs, testInputs, 'pb', ctx), ctxBase);
+    } else if (picked) {
       prepareImages(picked.kind);
       const list = picked.files;
       ds = new DataSource(abs, 'folder', list, (ctx) => (async function* () {

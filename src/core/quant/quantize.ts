@@ -138,7 +138,10 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
   // QuantizeLinear / DequantizeLinear exist from opset 10, DynamicQuantizeLinear from 11; raising
   // the label is safe when no op in the model changed form on the way
   const need = r.mode === 'dynamic' ? { opset: 11, ops: 'DynamicQuantizeLinear' } : { opset: 10, ops: 'QuantizeLinear / DequantizeLinear' };
-  if (r.mode !== 'fp16' && from < need.opset) {
+  // dynamic mode only touches these ops: without them there is nothing to raise the opset for
+  const dynamicOps = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather']);
+  const writesQuantOps = r.mode === 'static' || (r.mode === 'dynamic' && mainGraph(model).nodes.some((n) => dynamicOps.has(n.opType)));
+  if (writesQuantOps && from < need.opset) {
     const why = opsetBumpBlocker(model, need.opset);
     if (why) throw new ModelError('unsupported', `The model uses opset ${from}; ${r.mode} quantization writes ${need.ops}, which need opset ${need.opset}, and raising it is not safe: ${why}. Convert the model to a newer opset first (for example with onnx.version_converter), or use fp16 mode.`);
     bumpOpset(model, need.opset);

@@ -20,6 +20,9 @@ export function loadOrt(): Ort {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     cached = require('onnxruntime-node') as Ort;
+    // load and run errors reach callers as exceptions; the runtime's own log would repeat them
+    // (and its warnings) on the extension host's stderr
+    cached.env.logLevel = 'fatal';
     return cached;
   } catch (e) {
     failure = new ModelError(
@@ -41,7 +44,8 @@ export async function createSession(
 ): Promise<OrtSession> {
   const ort = loadOrt();
   try {
-    const opts = { logSeverityLevel: 3 as const, ...options };
+    // errors reach the caller as exceptions; onnxruntime's own log would repeat them on stderr
+    const opts = { logSeverityLevel: 4 as const, ...options };
     return await (typeof bytes === 'string' ? ort.InferenceSession.create(bytes, opts) : ort.InferenceSession.create(bytes, opts));
   } catch (e) {
     throw new ModelError('unsupported', `onnxruntime cannot load ${what}: ${firstLine(e)}`, { cause: e });
