@@ -238,3 +238,27 @@ test('withReductions: two vectors, the min and max of each tensor in order', asy
   assert.deepEqual([...(res[red.min].data as Float32Array)], [-2, 0]); // min(-x), min(relu(-x))
   assert.deepEqual([...(res[red.max].data as Float32Array)], [1.5, 1.5]);
 });
+
+test('a two-input model batches both inputs together and keeps the ranges', async () => {
+  const values = new Map<string, Value>();
+  for (const n of ['x', 'y']) values.set(n, { name: n, type: { dtype: 'float32', shape: [1, 4] }, consumers: [] });
+  values.set('s', { name: 's', type: null, consumers: [] });
+  values.set('z', { name: 'z', type: { dtype: 'float32', shape: [1, 4] }, consumers: [] });
+  const nodes: Node[] = [
+    { name: 'mul', opType: 'Mul', domain: '', inputs: ['x', 'y'], outputs: ['s'], attributes: [], subgraphs: [] },
+    { name: 'relu', opType: 'Relu', domain: '', inputs: ['s'], outputs: ['z'], attributes: [], subgraphs: [] },
+  ];
+  const model = await foldedWithTypes({
+    format: 'onnx', fileSize: 0, producer: 'test', formatVersion: 8, opsets: [{ domain: '', version: 13 }], description: '', metadata: {},
+    graphs: [{ name: 'g', nodes, values, inputs: ['x', 'y'], outputs: ['z'], initializers: [] }], functions: [], signatures: [],
+  });
+  const rnd = mulberry32(12);
+  const samples: Sample[] = Array.from({ length: 40 }, () => ({
+    x: { dtype: 'float32' as const, shape: [1, 4], data: new Float32Array(4).map(() => rnd() * 4 - 2) },
+    y: { dtype: 'float32' as const, shape: [1, 4], data: new Float32Array(4).map(() => rnd() * 2 - 1) },
+  }));
+  const run = await calibrateModel(model, iterate(samples), floatActivations(model), createCalibrator({ method: 'minmax' }));
+  assert.ok(run.batch > 1);
+  assert.equal(run.samples, 40);
+  assertRangesEqual(run.result.tensors, await referenceRanges(model, samples, run.tensors));
+});
