@@ -5,6 +5,7 @@
  */
 import type { GraphView } from '../../src/protocol';
 import { ItemKind, type LayoutResult } from './layout';
+import { arrowHead, edgeShape } from './edgeShape';
 import { CATEGORY, clip, edgeLabel, type Colours, type Viewport } from './renderer';
 
 export function escapeXml(s: string): string {
@@ -41,13 +42,12 @@ export function viewToSvg(view: GraphView, layout: LayoutResult, vp: Viewport, s
   const labels: string[] = [];
   for (const e of layout.edges) {
     if (!inView(e.a) && !inView(e.b)) continue;
-    const a = items[e.a];
-    const b = items[e.b];
-    const ax = a.x + a.w / 2, ay = a.y + a.h, bx = b.x + b.w / 2, by = b.y;
-    const dy = Math.max(20, Math.abs(by - ay) / 2);
-    out.push(`<path d="M${n2(ax)} ${n2(ay)}C${n2(ax)} ${n2(ay + dy)} ${n2(bx)} ${n2(by - dy)} ${n2(bx)} ${n2(by - 4)}"/>`);
+    const s = edgeShape(e, items[e.a], items[e.b]);
+    const d = [`M${n2(s.start[0])} ${n2(s.start[1])}`, ...s.segs.map((g) => g.c + g.v.map(n2).join(' '))].join('');
+    const h = arrowHead(s).map(n2);
+    out.push(`<path d="${d}"/><path d="M${h[0]} ${h[1]}L${h[2]} ${h[3]}L${h[4]} ${h[5]}Z" fill="${escapeXml(c.edge)}" stroke="none"/>`);
     const t = view.tensors[view.edges[e.edge].tensor];
-    labels.push(`<text x="${n2((ax + bx) / 2 + 6)}" y="${n2((ay + by) / 2 + 3)}">${escapeXml(e.count > 1 ? `×${e.count}` : edgeLabel(t))}</text>`);
+    labels.push(`<text x="${n2(s.mid[0] + 6)}" y="${n2(s.mid[1] + 3)}">${escapeXml(e.count > 1 ? `×${e.count}` : edgeLabel(t))}</text>`);
   }
   out.push('</g>');
   out.push(`<g class="edge-labels" font-family="${mono}" font-size="10" fill="${escapeXml(c.muted)}">${labels.join('')}</g>`);

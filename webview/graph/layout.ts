@@ -42,6 +42,12 @@ export interface LayoutEdge {
   /** A representative graph-view edge index (for the tensor label), and how many it stands for. */
   edge: number;
   count: number;
+  /**
+   * Dagre's route, flattened x, y pairs in world coordinates, from the border of `a` to the border
+   * of `b`, when both sit in the same frame (routes are laid out per frame); otherwise absent and
+   * the edge is drawn as a curve between the boxes.
+   */
+  points?: number[];
 }
 
 export interface LayoutResult {
@@ -88,6 +94,8 @@ interface Local {
   h: number;
   /** Member positions relative to the group's content origin: [isGroup, id, x, y, w, h]. */
   members: { group: boolean; id: number; x: number; y: number; w: number; h: number }[];
+  /** Dagre's edge routes between members, relative to the content origin, by `from|to` member key. */
+  routes: Map<string, number[]>;
 }
 
 export class LayoutEngine {
@@ -182,7 +190,12 @@ export class LayoutEngine {
     // Keep graph order (dagre's map order is insertion order, groups first): sort by position so
     // the outline reads top to bottom.
     members.sort((p, q) => p.y - q.y || p.x - q.x);
-    const local: Local = { w, h, members };
+    const routes = new Map<string, number[]>();
+    for (const [a, b] of this.memberEdges.get(g) ?? []) {
+      const pts = dg.edge(a, b)?.points as { x: number; y: number }[] | undefined;
+      if (pts && pts.length >= 2 && pts.every((q) => Number.isFinite(q.x) && Number.isFinite(q.y))) routes.set(`${a}|${b}`, pts.flatMap((q) => [q.x, q.y]));
+    }
+    const local: Local = { w, h, members, routes };
     this.cache.set(g, local);
     return local;
   }
@@ -199,7 +212,10 @@ export class LayoutEngine {
         for (const c of x.groups) stack.push(c);
       }
     };
+    /** Content origin of every laid-out group (frames and the root). */
+    const origins = new Map<number, [number, number]>();
     const emit = (g: number, ox: number, oy: number, depth: number, parent: number): void => {
+      origins.set(g, [ox, oy]);
       for (const m of this.local(g).members) {
         const x = ox + m.x;
         const y = oy + m.y;
@@ -229,11 +245,26 @@ export class LayoutEngine {
       const e = byPair.get(key);
       if (e) e.count++;
       else {
-        const ne = { a, b, edge: i / 2, count: 1 };
+        const ne: LayoutEdge = { a, b, edge: i / 2, count: 1 };
+        const points = this.route(items, origins, a, b);
+        if (points) ne.points = points;
         byPair.set(key, ne);
         edges.push(ne);
       }
     }
     return { items, edges, width: root.w, height: root.h, repr, ms: performance.now() - t0 };
+  }
+
+  /** Dagre's route between items `a` and `b` in world coordinates, when both are members of one frame. */
+  private route(items: LayoutItem[], origins: Map<number, [number, number]>, a: number, b: number): number[] | undefined {
+    const pa = items[a].parent;
+    if (pa !== items[b].parent) return undefined;
+    const g = pa < 0 ? 0 : items[pa].id;
+    const key = (it: LayoutItem) => `${it.kind === ItemKind.Node ? 'n' : 'g'}${it.id}`;
+    const local = this.cache.get(g);
+    const o = origins.get(g);
+    const pts = local?.routes.get(`${key(items[a])}|${key(items[b])}`);
+    if (!pts || !o) return undefined;
+    return pts.map((v, i) => v + o[i % 2]);
   }
 }

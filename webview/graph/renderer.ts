@@ -6,6 +6,7 @@
  */
 import type { GraphView } from '../../src/protocol';
 import { ItemKind, type LayoutItem, type LayoutResult } from './layout';
+import { arrowHead, edgeShape } from './edgeShape';
 import { formatShape } from '../summaryView';
 
 export interface Viewport {
@@ -273,30 +274,28 @@ export class GraphCanvas {
     const heads: number[] = [];
     const labels: [number, number, string][] = [];
     for (const e of layout.edges) {
-      const a = items[e.a];
-      const b = items[e.b];
-      const ax = a.x + a.w / 2;
-      const ay = a.y + a.h;
-      const bx = b.x + b.w / 2;
-      const by = b.y;
-      if (Math.max(ax, bx) < vx || Math.min(ax, bx) > x1 || Math.max(ay, by) < vy || Math.min(ay, by) > y1) continue;
-      const dy = Math.max(20, Math.abs(by - ay) / 2);
-      ctx.moveTo(ax, ay);
-      ctx.bezierCurveTo(ax, ay + dy, bx, by - dy, bx, by - 4);
-      heads.push(bx, by);
+      const s = edgeShape(e, items[e.a], items[e.b]);
+      if (s.box[2] < vx || s.box[0] > x1 || s.box[3] < vy || s.box[1] > y1) continue;
+      ctx.moveTo(s.start[0], s.start[1]);
+      for (const g of s.segs) {
+        if (g.c === 'C') ctx.bezierCurveTo(...g.v);
+        else if (g.c === 'Q') ctx.quadraticCurveTo(...g.v);
+        else ctx.lineTo(...g.v);
+      }
+      heads.push(...arrowHead(s));
       if (k >= LABEL_K && labels.length < 400) {
         const t = this.view.tensors[this.view.edges[e.edge].tensor];
-        labels.push([(ax + bx) / 2, (ay + by) / 2, e.count > 1 ? `×${e.count}` : edgeLabel(t)]);
+        labels.push([s.mid[0], s.mid[1], e.count > 1 ? `×${e.count}` : edgeLabel(t)]);
       }
     }
     ctx.stroke();
     if (k >= 0.3) {
       ctx.fillStyle = c.edge;
       ctx.beginPath();
-      for (let i = 0; i < heads.length; i += 2) {
+      for (let i = 0; i < heads.length; i += 6) {
         ctx.moveTo(heads[i], heads[i + 1]);
-        ctx.lineTo(heads[i] - 4, heads[i + 1] - 7);
-        ctx.lineTo(heads[i] + 4, heads[i + 1] - 7);
+        ctx.lineTo(heads[i + 2], heads[i + 3]);
+        ctx.lineTo(heads[i + 4], heads[i + 5]);
         ctx.closePath();
       }
       ctx.fill();
