@@ -6,7 +6,7 @@
  */
 import type { GraphView } from '../../src/protocol';
 import { ItemKind, type LayoutItem, type LayoutResult } from './layout';
-import { arrowHead, edgeShape } from './edgeShape';
+import { arrowHead, edgeShape, type EdgeShape } from './edgeShape';
 import { formatShape } from '../summaryView';
 
 export interface Viewport {
@@ -76,6 +76,8 @@ export function readColours(): Colours {
 const TEXT_K = 0.38;
 const NAME_K = 0.75;
 const LABEL_K = 0.9;
+/** Below this zoom an edge is one straight stroke: its route's bends are a few pixels and cost frames. */
+const ROUTE_K = 0.38;
 
 export class GraphCanvas {
   readonly ctx: CanvasRenderingContext2D;
@@ -92,6 +94,8 @@ export class GraphCanvas {
     this.onViewportChange?.(v);
   }
   layout: LayoutResult | undefined;
+  private shapes: EdgeShape[] = [];
+  private heads: number[][] = [];
   selectedItem = -1;
   matchItems = new Set<number>();
   private colours = readColours();
@@ -152,6 +156,9 @@ export class GraphCanvas {
 
   setLayout(layout: LayoutResult): void {
     this.layout = layout;
+    // edge shapes depend on the layout only: computed once here, not every frame
+    this.shapes = layout.edges.map((e) => edgeShape(e, layout.items[e.a], layout.items[e.b]));
+    this.heads = this.shapes.map(arrowHead);
     this.requestDraw();
   }
 
@@ -273,16 +280,20 @@ export class GraphCanvas {
     ctx.beginPath();
     const heads: number[] = [];
     const labels: [number, number, string][] = [];
-    for (const e of layout.edges) {
-      const s = edgeShape(e, items[e.a], items[e.b]);
+    for (let i = 0; i < layout.edges.length; i++) {
+      const e = layout.edges[i];
+      const s = this.shapes[i];
       if (s.box[2] < vx || s.box[0] > x1 || s.box[3] < vy || s.box[1] > y1) continue;
       ctx.moveTo(s.start[0], s.start[1]);
-      for (const g of s.segs) {
-        if (g.c === 'C') ctx.bezierCurveTo(...g.v);
-        else if (g.c === 'Q') ctx.quadraticCurveTo(...g.v);
-        else ctx.lineTo(...g.v);
+      if (k < ROUTE_K) ctx.lineTo(s.tip[0], s.tip[1]);
+      else {
+        for (const g of s.segs) {
+          if (g.c === 'C') ctx.bezierCurveTo(...g.v);
+          else if (g.c === 'Q') ctx.quadraticCurveTo(...g.v);
+          else ctx.lineTo(...g.v);
+        }
       }
-      heads.push(...arrowHead(s));
+      heads.push(i);
       if (k >= LABEL_K && labels.length < 400) {
         const t = this.view.tensors[this.view.edges[e.edge].tensor];
         labels.push([s.mid[0], s.mid[1], e.count > 1 ? `×${e.count}` : edgeLabel(t)]);
@@ -292,10 +303,11 @@ export class GraphCanvas {
     if (k >= 0.3) {
       ctx.fillStyle = c.edge;
       ctx.beginPath();
-      for (let i = 0; i < heads.length; i += 6) {
-        ctx.moveTo(heads[i], heads[i + 1]);
-        ctx.lineTo(heads[i + 2], heads[i + 3]);
-        ctx.lineTo(heads[i + 4], heads[i + 5]);
+      for (const i of heads) {
+        const h = this.heads[i];
+        ctx.moveTo(h[0], h[1]);
+        ctx.lineTo(h[2], h[3]);
+        ctx.lineTo(h[4], h[5]);
         ctx.closePath();
       }
       ctx.fill();
