@@ -15,6 +15,8 @@ export interface QuantizeCommandArgs {
   out?: string;
   /** The whole run; asked for (mode, data) when missing. */
   recipe?: Recipe;
+  /** A recipe file to run instead (its relative data paths resolve against its folder). */
+  recipePath?: string;
   /** Folder relative data paths in the recipe resolve against. */
   baseDir?: string;
 }
@@ -32,9 +34,15 @@ const MODES: ModeChoice[] = [
   { label: 'Float16', description: 'fp16 weights and compute, fp32 at the boundary', recipe: { version: 1, mode: 'fp16' }, suffix: 'fp16', needsData: false },
 ];
 
-async function askRecipe(): Promise<{ recipe: Recipe; suffix: string } | undefined> {
-  const mode = await vscode.window.showQuickPick(MODES, { title: 'QuantLens: quantize', placeHolder: 'How to quantize' });
+const FROM_RECIPE = { label: 'From a recipe file…', description: 'a *.quantlens.json saved by QuantLens or the CLI: mode, data and per-node plan' };
+
+async function askRecipe(): Promise<{ recipe?: Recipe; recipePath?: string; suffix: string } | undefined> {
+  const mode = await vscode.window.showQuickPick<ModeChoice | typeof FROM_RECIPE>([...MODES, FROM_RECIPE], { title: 'QuantLens: quantize', placeHolder: 'How to quantize' });
   if (!mode) return undefined;
+  if (!('recipe' in mode)) {
+    const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, filters: { 'QuantLens recipe': ['json'] }, openLabel: 'Quantize with this recipe' });
+    return picked?.[0] ? { recipePath: picked[0].fsPath, suffix: 'quantized' } : undefined;
+  }
   if (!mode.needsData) return { recipe: mode.recipe, suffix: mode.suffix };
   const source = await vscode.window.showQuickPick(
     [
@@ -101,11 +109,12 @@ export async function quantizeCommand(context: vscode.ExtensionContext, log: vsc
     return undefined;
   }
   let recipe = args.recipe;
-  let suffix = recipe ? (recipe.mode === 'static' ? recipe.activationType ?? 'int8' : recipe.mode) : '';
-  if (!recipe) {
+  let recipePath = args.recipePath;
+  let suffix = recipe ? (recipe.mode === 'static' ? recipe.activationType ?? 'int8' : recipe.mode) : 'quantized';
+  if (!recipe && !recipePath) {
     const asked = await askRecipe();
     if (!asked) return undefined;
-    ({ recipe, suffix } = asked);
+    ({ recipe, recipePath, suffix } = asked);
   }
   let out = args.out;
   if (!out) {
@@ -115,7 +124,7 @@ export async function quantizeCommand(context: vscode.ExtensionContext, log: vsc
     if (!picked) return undefined;
     out = picked.fsPath;
   }
-  const start: QuantizeJobFromHost & { type: 'start' } = { type: 'start', source: model.fsPath, out, recipe, baseDir: args.baseDir };
+  const start: QuantizeJobFromHost & { type: 'start' } = { type: 'start', source: model.fsPath, out, recipe, recipePath, baseDir: args.baseDir };
   try {
     const summary = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `QuantLens: quantizing ${path.basename(model.fsPath)}`, cancellable: true },

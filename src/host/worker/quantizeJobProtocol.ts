@@ -3,7 +3,8 @@ import type { QuantizeProgress, QuantizeSummary } from '../../core/quant/quantiz
 import type { Recipe } from '../../core/quant/recipe';
 
 export type QuantizeJobFromHost =
-  | { type: 'start'; source: string; out: string; recipe: Recipe; baseDir?: string }
+  /** `recipe`, or `recipePath` to a recipe file the job reads (relative data paths then resolve against its folder). */
+  | { type: 'start'; source: string; out: string; recipe?: Recipe; recipePath?: string; baseDir?: string }
   | { type: 'cancel' };
 
 export type QuantizeJobToHost =

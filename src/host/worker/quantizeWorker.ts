@@ -3,9 +3,11 @@
  * quantizeModel off the extension host's thread, reports progress, and cancels cleanly on request
  * (the core removes its temporary files, so a cancelled job leaves nothing behind).
  */
+import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { describeError, isModelError } from '../../core/errors';
+import { describeError, isModelError, ModelError } from '../../core/errors';
 import { quantizeModel } from '../../core/quant/quantize';
+import { loadRecipe } from '../../core/quant/recipe';
 import type { QuantizeJobFromHost, QuantizeJobToHost } from './quantizeJobProtocol';
 
 const abort = new AbortController();
@@ -18,9 +20,11 @@ parentPort?.on('message', (msg: QuantizeJobFromHost) => {
   }
   void (async () => {
     try {
+      const recipe = msg.recipePath ? loadRecipe(msg.recipePath) : msg.recipe;
+      if (!recipe) throw new ModelError('unsupported', 'No recipe was given.');
       const r = await quantizeModel(msg.source, msg.out, {
-        recipe: msg.recipe,
-        baseDir: msg.baseDir,
+        recipe,
+        baseDir: msg.baseDir ?? (msg.recipePath ? path.dirname(msg.recipePath) : undefined),
         signal: abort.signal,
         onProgress: (p) => post({ type: 'progress', ...p }),
       });

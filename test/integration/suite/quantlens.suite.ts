@@ -221,6 +221,27 @@ suite('QuantLens in a real VS Code', () => {
     await closeAllEditors();
   });
 
+  test('Quantize Model… runs a recipe file: its relative data path resolves beside it, a broken one is refused', async function () {
+    this.timeout(120_000);
+    const src = workspaceFile(MNIST);
+    const recipe = workspaceFile('mnist.quantlens.json');
+    await vscode.workspace.fs.writeFile(recipe, Buffer.from(JSON.stringify({ version: 1, mode: 'static', calibration: { data: MNIST_IMAGES, limit: 30, method: 'percentile' } })));
+    const out = workspaceFile('mnist-12.recipe.onnx');
+    const summary = (await vscode.commands.executeCommand('quantlens.quantizeModel', src, { out: out.fsPath, recipePath: recipe.fsPath })) as
+      { output: string; quantizedCount: number; calibration?: { samples: number; method: string } } | undefined;
+    assert.ok(summary, 'the command returned a summary (no error)');
+    assert.equal(summary.output, out.fsPath);
+    assert.equal(summary.calibration?.samples, 30);
+    assert.equal(summary.calibration?.method, 'percentile');
+    // a recipe that does not parse: refused, nothing written
+    const bad = workspaceFile('bad.quantlens.json');
+    await vscode.workspace.fs.writeFile(bad, Buffer.from('{ "version": 1, "mode": "sideways" }'));
+    const out2 = workspaceFile('mnist-12.bad.onnx');
+    assert.equal(await vscode.commands.executeCommand('quantlens.quantizeModel', src, { out: out2.fsPath, recipePath: bad.fsPath }), undefined);
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.stat(out2)), 'no output for a broken recipe');
+    for (const f of [recipe, bad, out]) await vscode.workspace.fs.delete(f);
+  });
+
   test('a *.quantlens.json recipe is validated against the contributed JSON schema', async () => {
     const uri = workspaceFile('bad.quantlens.json');
     await vscode.workspace.fs.writeFile(uri, Buffer.from('{\n  "version": 1,\n  "mode": "turbo",\n  "perChannel": "yes"\n}\n'));
