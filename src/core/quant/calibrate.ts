@@ -94,7 +94,7 @@ export async function calibrateModel(
       return [res, unit];
     };
 
-    let session: OrtSession;
+    let session: OrtSession | undefined;
     let fetches: string[];
     let batch = 1;
     let collect: (r: [Record<string, OrtTensor>, Sample[]]) => Promise<void>;
@@ -114,25 +114,31 @@ export async function calibrateModel(
       // statistics that do not depend on grouping may take several samples per run
       const want = opts.batch !== false && !calibrator.options.movingAverage ? batchSizeFor(model, info, first.value) : 1;
       const batched = want > 1 ? batchableCopy(reduced.model, info) : undefined;
+      let first2: [Record<string, OrtTensor>, Sample[]][] | undefined;
+      let unit: Sample[] = [];
       if (batched) {
-        session = await open(batched);
-        const unit = await take(2);
-        const single = [await timed(session, unit.slice(0, 1), fetches)];
-        // two equal samples would hide samples mixing inside the model
-        if (unit.length === 2 && !sameSample(unit[0], unit[1])) {
-          single.push(await timed(session, unit.slice(1), fetches));
-          const both = await timed(session, unit, fetches).catch(() => undefined);
-          if (both && batchKeepsRanges(ranges(single[0][0]), ranges(single[1][0]), ranges(both[0]))) batch = want;
+        unit = await take(2);
+        try {
+          const s = await open(batched);
+          const single: [Record<string, OrtTensor>, Sample[]][] = [];
+          for (const one of unit) single.push(await timed(s, [one], fetches));
+          // two equal samples would hide samples mixing inside the model
+          if (unit.length === 2 && !sameSample(unit[0], unit[1])) {
+            const both = await timed(s, unit, fetches).catch(() => undefined);
+            if (both && batchKeepsRanges(ranges(single[0][0]), ranges(single[1][0]), ranges(both[0]))) { batch = want; session = s; }
+          }
+          first2 = single;
+        } catch {
+          // the copy with a free batch dimension does not load or run: the model as it is decides
         }
-        for (const r of single) await collect(r);
-        if (batch === 1 && issued < limit) {
-          // the batched copy at one sample per run is the model itself; a fresh session avoids
-          // the free dimension's slower planning
-          session = await open(reduced.model);
-        }
-      } else {
-        session = await open(reduced.model);
       }
+      // one sample per run: the model itself (a fixed batch plans faster than a free one)
+      if (batch === 1) session = await open(reduced.model);
+      if (!first2) {
+        first2 = [];
+        for (const one of unit) first2.push(await timed(session!, [one], fetches));
+      }
+      for (const r of first2) await collect(r);
     } else {
       const outs = tensors.filter((t) => !inputs.has(t));
       fetches = outs.length ? outs : [g.outputs[0]];
@@ -156,7 +162,7 @@ export async function calibrateModel(
       throwIfAborted(opts.signal);
       const unit = await take(batch);
       if (!unit.length) break;
-      const run = timed(session, unit, fetches);
+      const run = timed(session!, unit, fetches);
       run.catch(() => undefined); // awaited below; keeps an early failure from going unhandled
       if (prev) await collect(await prev);
       prev = run;
