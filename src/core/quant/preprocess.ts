@@ -146,7 +146,10 @@ export function withExtraOutputs(model: Model, names: readonly string[], types?:
   return { ...model, graphs: [graph, ...model.graphs.slice(1)] };
 }
 
-/** Types and shapes that need no inference: initializers from their constants, inputs from `sample`. */
+/**
+ * Types and shapes that need no inference: initializers from their constants, inputs from `sample`
+ * (or, without one, as declared).
+ */
 function knownTensorInfo(model: Model, sample: Sample): Map<string, TensorInfo> {
   const g = mainGraph(model);
   const info = new Map<string, TensorInfo>();
@@ -156,7 +159,9 @@ function knownTensorInfo(model: Model, sample: Sample): Map<string, TensorInfo> 
   }
   for (const name of g.inputs) {
     const t = sample[name];
+    const declared = g.values.get(name)?.type;
     if (t) info.set(name, { dtype: t.dtype, shape: t.shape.slice() });
+    else if (declared?.shape) info.set(name, { dtype: declared.dtype, shape: declared.shape.slice() });
   }
   return info;
 }

@@ -177,7 +177,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
         symmetric: method === 'mse' ? !!r.symmetricActivations : undefined,
         ...(method === 'mse' ? { quantType: actType } : {}),
       });
-      // the first sample's run gives every tensor's type and shape; the plan then picks what to calibrate
+      // every tensor's type and shape (declared, or inferred by onnxruntime) lets the plan pick what to calibrate
       const select = (info: Map<string, TensorInfo>): string[] => {
         if (perChannel && defaultOpset(model) < 13) {
           const why = opsetBumpBlocker(model, 13, info);
@@ -282,22 +282,16 @@ async function openData(model: Model, r: Recipe, baseDir?: string): Promise<Cali
 }
 
 /**
- * Element types of every tensor for the fp16 rewrite, from one run on seeded random input (used
- * for types only, never for ranges). Falls back to the declared types when that cannot run.
+ * Element types of every tensor for the fp16 rewrite, as onnxruntime infers them (nothing runs).
+ * Falls back to the declared types when onnxruntime cannot load the model.
  */
 async function typesForFp16(model: Model, warnings: string[]): Promise<Map<string, TensorInfo> | undefined> {
   try {
-    const data = await openCalibrationData(null, { inputs: inputSpecsFromModel(model), synthetic: { count: 1 } });
-    return await inferredTensorInfo(model, await firstSample(data));
+    return await inferredTensorInfo(model, {});
   } catch (e) {
-    warnings.push(`Tensor types come from the model's declarations (a probe run failed: ${(e as Error).message}).`);
+    warnings.push(`Tensor types come from the model's declarations (onnxruntime's type inference failed: ${(e as Error).message}).`);
     return undefined;
   }
-}
-
-async function firstSample(data: CalibrationData) {
-  for await (const s of data) return s;
-  throw new ModelError('unsupported', `The calibration data at ${data.source} holds no samples.`);
 }
 
 const SCHEME_NAMES: Partial<Record<QuantScheme, string>> = {
