@@ -78,8 +78,11 @@ export async function calibrateModel(
       issued += unit.length;
       return unit;
     };
-    const open = async (m: Model): Promise<OrtSession> => {
-      const s = await createSession(writeOnnx(m), {}, 'the model for calibration');
+    const open = async (m: Model, small = false): Promise<OrtSession> => {
+      // runs of a small model are short and our JavaScript works between them: idle onnxruntime
+      // threads would spin on the cores it needs (MNIST: 15-20 % of the total)
+      const opts = small ? { extra: { session: { 'intra_op.allow_spinning': '0' } } } : {};
+      const s = await createSession(writeOnnx(m), opts, 'the model for calibration');
       sessions.push(s);
       return s;
     };
@@ -119,7 +122,7 @@ export async function calibrateModel(
       if (batched) {
         unit = await take(2);
         try {
-          const s = await open(batched);
+          const s = await open(batched, true);
           const single: [Record<string, OrtTensor>, Sample[]][] = [];
           for (const one of unit) single.push(await timed(s, [one], fetches));
           // two equal samples would hide samples mixing inside the model
