@@ -466,9 +466,8 @@ function readAhead(ref: ArrayRef, unitsPerSample: number, samplesWanted: number)
   return async (from, count) => {
     if (!block || from < start || from + count > end) {
       const n = Math.min(Math.max(count, Math.min(samplesPerBlock, Math.max(1, left)) * unitsPerSample), totalUnits - from);
-      const got = await ref.read(from, n);
-      if (Array.isArray(got)) return got.slice(0, count * perUnit);
-      block = got;
+      // typed refs only (untyped text is read per sample): the result is a typed array
+      block = await ref.read(from, n) as TensorArray;
       start = from;
       end = from + n;
     }

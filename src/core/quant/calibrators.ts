@@ -57,19 +57,7 @@ export interface CalibrationOptions {
 }
 
 /** Options as recorded in the result (engine dropped, defaults filled in). */
-export interface ResolvedCalibrationOptions {
-  method: CalibrationMethod;
-  symmetric: boolean;
-  movingAverage?: boolean;
-  averagingConstant?: number;
-  percentile?: number;
-  numBins?: number;
-  numQuantizedBins?: number;
-  entropyStride?: number;
-  quantType?: QuantType;
-  reduceRange?: boolean;
-  mseSteps?: number;
-}
+export type ResolvedCalibrationOptions = Omit<CalibrationOptions, 'engine' | 'symmetric'> & { symmetric: boolean };
 
 export interface TensorRange {
   /** The calibrated range to quantize with. */

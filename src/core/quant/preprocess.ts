@@ -129,7 +129,7 @@ export const ORT_DTYPES: Record<string, DType> = {
 };
 
 /** A copy of the model whose main graph also outputs `names` (declared without a type: ORT infers it). */
-export function withExtraOutputs(model: Model, names: readonly string[], types?: Map<string, DType>): Model {
+export function withExtraOutputs(model: Model, names: readonly string[]): Model {
   const g = mainGraph(model);
   const values = new Map(g.values);
   const outputs = [...g.outputs];
@@ -138,9 +138,6 @@ export function withExtraOutputs(model: Model, names: readonly string[], types?:
     if (have.has(n)) continue;
     have.add(n);
     outputs.push(n);
-    const v = values.get(n);
-    const t = types?.get(n);
-    if (v && t) values.set(n, { ...v, type: { dtype: t, shape: null } });
   }
   const graph: Graph = { ...g, values, outputs };
   return { ...model, graphs: [graph, ...model.graphs.slice(1)] };

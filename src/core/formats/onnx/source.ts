@@ -58,12 +58,7 @@ export class FileSource implements ByteSource {
   }
 
   static open(path: string): FileSource {
-    let fd: number;
-    try {
-      fd = fs.openSync(path, 'r');
-    } catch (e) {
-      throw ioError(path, e);
-    }
+    const fd = openForReading(path);
     try {
       const st = fs.fstatSync(fd);
       if (!st.isFile()) throw new ModelError('io', `'${path}' is not a regular file.`);
@@ -131,6 +126,15 @@ export class FileSource implements ByteSource {
   }
 }
 
+/** A read-only file descriptor, or a ModelError that says why the file cannot be opened. */
+function openForReading(path: string): number {
+  try {
+    return fs.openSync(path, 'r');
+  } catch (e) {
+    throw ioError(path, e);
+  }
+}
+
 export function ioError(path: string, e: unknown): ModelError {
   const code = (e as NodeJS.ErrnoException)?.code;
   const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder'
@@ -140,12 +144,7 @@ export function ioError(path: string, e: unknown): ModelError {
 
 /** Reads a byte range of a file in one go (lazy tensor data). */
 export function readFileRange(path: string, offset: number, length: number): Uint8Array {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'r');
-  } catch (e) {
-    throw ioError(path, e);
-  }
+  const fd = openForReading(path);
   try {
     const size = fs.fstatSync(fd).size;
     if (offset + length > size) {
