@@ -15,6 +15,7 @@ import {
   batchSamples, openCalibrationData, syntheticData, SYNTHETIC_WARNING, type LoadOptions,
 } from '../../src/core/data/loader';
 import { encodeNpy, parseNpy, parseNpz } from '../../src/core/data/npy';
+import { prefetch } from '../../src/core/data/prefetch';
 import { decodeTensorProto } from '../../src/core/data/tensorproto';
 import { readIdx } from '../../src/core/data/idx';
 import { DataError } from '../../src/core/data/errors';
@@ -170,6 +171,62 @@ describe('read-ahead over stacked files', () => {
     const t = await collect(await openCalibrationData(r, { inputs: [{ name: 'a', dtype: 'int8', shape: [1, 49, 10, 1] }], offset: 4990 }));
     assert.equal(t.length, 10);
     assert.deepEqual(arr(t[9].a.data), Array.from(raw.subarray(4999 * 490)));
+  });
+});
+
+describe('prefetch: reading starts before the consumer asks', () => {
+  const images = sharedModel('data', 'mnist', 't10k-images-idx3-ubyte.gz');
+  const opts: LoadOptions = { inputs: [f32('Input3', [1, 1, 28, 28])], limit: 7 };
+
+  test('the same samples in the same order, and one iteration only', async () => {
+    const plain = await collect(await openCalibrationData(images, opts));
+    const d = await openCalibrationData(images, opts);
+    const pre = prefetch(d, 3);
+    assert.equal(pre.source, d.source);
+    assert.equal(pre.format, 'idx');
+    // the first samples are read without anyone iterating
+    await new Promise((r) => setTimeout(r, 50));
+    const got = await collect(pre);
+    assert.equal(got.length, 7);
+    got.forEach((s, i) => assert.deepEqual(arr(s.Input3.data), arr(plain[i].Input3.data), `sample ${i}`));
+    assert.throws(() => pre[Symbol.asyncIterator](), /iterated once/);
+  });
+
+  test('a read that fails before anyone asks is reported at next(), not as an unhandled rejection', async () => {
+    const f = path.join(tmp, 'short2-idx3-ubyte');
+    fs.writeFileSync(f, new Uint8Array([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3]));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const pre = prefetch(await openCalibrationData(f, { inputs: [f32('x', [2, 2])] }), 2);
+      await new Promise((r) => setTimeout(r, 50));
+      await assert.rejects(collect(pre), (e: unknown) => e instanceof DataError && /truncated/.test(e.message));
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  test('close() ends the source: nothing more is read', async () => {
+    let produced = 0;
+    let finished = false;
+    async function* source(): AsyncGenerator<Sample> {
+      try {
+        for (let i = 0; i < 100; i++) { produced++; yield { x: { dtype: 'float32', shape: [1], data: Float32Array.of(i) } }; }
+      } finally {
+        finished = true;
+      }
+    }
+    const data = { source: 's', format: 'synthetic' as const, synthetic: true, warnings: [], files: [], [Symbol.asyncIterator]: source };
+    const pre = prefetch(data, 2);
+    const it = pre[Symbol.asyncIterator]();
+    assert.deepEqual(arr((await it.next()).value!.x.data), [0]);
+    await pre.close();
+    assert.equal(finished, true);
+    assert.ok(produced <= 4, `${produced} samples were produced`);
+    assert.equal((await it.next()).done, true);
   });
 });
 

@@ -8,3 +8,4 @@ export * from './tensorproto';
 export * from './image';
 export * from './text';
 export * from './loader';
+export * from './prefetch';
