@@ -77,10 +77,34 @@ const INT_DATA_OPS = new Set(['MaxPool', 'Reshape', 'Transpose', 'Flatten', 'Squ
 
 const is16 = (t: string): boolean => t === 'int16' || t === 'uint16';
 
-/** The activation tensors a static run must calibrate: every float tensor a quantized node reads or writes. */
+/**
+ * The activation tensors a static run must calibrate: every float tensor a quantized node reads or
+ * writes, except those that take their parameters from their input (see paramsSource).
+ */
 export function tensorsToCalibrate(model: Model, plan: QuantPlan, info: Map<string, TensorInfo>): string[] {
-  const sel = selectActivations(mainGraph(model), plan, info);
-  return [...sel.keys()];
+  const g = mainGraph(model);
+  const sel = selectActivations(g, plan, info);
+  const source = paramsSource(g, plan, sel);
+  return [...sel.keys()].filter((t) => source(t) === undefined);
+}
+
+/**
+ * For a selected tensor, the tensor whose quantization parameters it takes, if any: a quantized op
+ * that moves data or picks among its input's values (MaxPool, Reshape, Transpose, ...) passes its
+ * input's parameters on when both are selected at the same width. Such an output needs no range.
+ */
+function paramsSource(g: Graph, plan: QuantPlan, sel: Map<string, boolean>): (t: string) => string | undefined {
+  const producers = new Map<string, number>();
+  g.nodes.forEach((n, i) => { for (const o of n.outputs) if (o) producers.set(o, i); });
+  return (t) => {
+    const p = producers.get(t);
+    if (p === undefined) return undefined;
+    const prec = plan.decisions[p].precision;
+    const n = g.nodes[p];
+    const in0 = n.inputs[0];
+    const shares = (prec === 'int8' || prec === 'int16') && OP_SPECS[n.opType]?.shareInputParams;
+    return shares && in0 && sel.has(in0) && sel.get(in0) === sel.get(t) ? in0 : undefined;
+  };
 }
 
 function specInputs(n: Node, spec: OpSpec): number[] {
@@ -117,7 +141,8 @@ function selectActivations(g: Graph, plan: QuantPlan, info: Map<string, TensorIn
     const wide = prec[i] === 'int16';
     for (const k of specInputs(n, spec)) if (n.inputs[k]) mark(n.inputs[k], wide);
     if (spec.weight && n.inputs[spec.weight.index] && isFloatAct(n.inputs[spec.weight.index])) mark(n.inputs[spec.weight.index], wide);
-    if (spec.output && n.outputs[0]) mark(n.outputs[0], wide);
+    // an output that only leaves the graph gets no Q/DQ: nothing inside reads it
+    if (spec.output && n.outputs[0] && consumers.has(n.outputs[0])) mark(n.outputs[0], wide);
   });
   // Tensors a skipped node touches stay exact.
   g.nodes.forEach((n, i) => {
@@ -168,12 +193,11 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
   };
   const order: string[] = [...g.inputs.filter((t) => sel.has(t))];
   for (const n of g.nodes) for (const o of n.outputs) if (sel.has(o)) order.push(o);
+  const sourceOf = paramsSource(g, plan, sel);
   for (const t of order) {
-    const p = producers.get(t);
-    const pn = p !== undefined ? g.nodes[p] : undefined;
-    const spec = pn && quantized(p!) ? OP_SPECS[pn.opType] : undefined;
-    const src = spec?.shareInputParams ? params.get(pn!.inputs[0]) : undefined;
-    if (src && src.type === typeOf(t)) params.set(t, { ...src, tensor: t });
+    const from = sourceOf(t);
+    const src = from !== undefined ? params.get(from) : undefined;
+    if (src) params.set(t, { ...src, tensor: t });
     else { const q = fromRange(t); if (q) params.set(t, q); }
   }
 
