@@ -164,6 +164,16 @@ describe('read-ahead over stacked files', () => {
     const s = await collect(await openCalibrationData(f, { inputs: [f32('x', [1, 100])], offset: 7, limit: 2990 }));
     assert.equal(s.length, 2990);
     for (const k of [0, 1, 2613, 2614, 2615, 2989]) assert.deepEqual(arr(s[k].x.data), Array.from(all.subarray((k + 7) * 100, (k + 8) * 100)), `sample ${k}`);
+    // each sample owns its memory (same type, nothing converted): no view keeps a 1 MB block alive
+    for (const k of [0, 1, 2989]) assert.equal((s[k].x.data as Float32Array).buffer.byteLength, 400, `sample ${k}`);
+    // uint8 converted to float32 scaled 0-1: values from the file, each sample its own array
+    const bytes = Uint8Array.from({ length: 50 * 16 }, (_, i) => (i * 37) % 256);
+    const u = path.join(tmp, 'bytes.npy');
+    fs.writeFileSync(u, encodeNpy({ dtype: 'uint8', shape: [50, 16], data: bytes }));
+    const c = await collect(await openCalibrationData(u, { inputs: [f32('x', [1, 16])], scale: '0-1' }));
+    assert.equal(c.length, 50);
+    assert.deepEqual(arr(c[49].x.data), Array.from(bytes.subarray(49 * 16), (v) => Math.fround(v / 255)));
+    assert.equal((c[3].x.data as Float32Array).buffer.byteLength, 64);
     // a raw file (no shape of its own): int8 samples of 490 bytes
     const raw = Int8Array.from({ length: 5000 * 490 }, (_, i) => (i * 7) % 256 - 128);
     const r = path.join(tmp, 'many.bin');

@@ -18,15 +18,33 @@ function ioError(file: string, e: unknown): DataError {
   return new DataError('io', `Cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
 }
 
-/** Random access to a plain file. */
+/** Reads up to this size are one blocking call; larger ones go through the thread pool. */
+const BLOCKING_READ_BYTES = 1 << 16;
+
+/**
+ * Random access to a plain file. Opening, stat and small reads (headers, single samples) are
+ * blocking calls of microseconds, where each async step waits on the thread pool and then the
+ * event loop; large reads stay async.
+ */
 export async function openFileSource(file: string): Promise<ByteSource> {
-  let fh: fs.promises.FileHandle;
+  let fd: number;
+  let size: number;
   try {
-    fh = await fs.promises.open(file, 'r');
+    fd = fs.openSync(file, 'r');
   } catch (e) {
     throw ioError(file, e);
   }
-  const size = (await fh.stat()).size;
+  try {
+    size = fs.fstatSync(fd).size;
+  } catch (e) {
+    fs.closeSync(fd);
+    throw ioError(file, e);
+  }
+  const readAt = (buf: Uint8Array, at: number, length: number, position: number): Promise<number> | number =>
+    length <= BLOCKING_READ_BYTES
+      ? fs.readSync(fd, buf, at, length, position)
+      : new Promise((resolve, reject) => fs.read(fd, buf, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+  let closed = false;
   return {
     size,
     async read(offset, length) {
@@ -36,21 +54,34 @@ export async function openFileSource(file: string): Promise<ByteSource> {
       const buf = new Uint8Array(length);
       let got = 0;
       while (got < length) {
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        let bytesRead: number;
+        try {
+          bytesRead = await readAt(buf, got, length - got, offset + got);
+        } catch (e) {
+          throw ioError(file, e);
+        }
         if (bytesRead === 0) throw new DataError('bad-file', `${file} ended early at byte ${offset + got}`, { file });
         got += bytesRead;
       }
       return buf;
     },
     async close() {
-      await fh.close().catch(() => undefined);
+      if (closed) return;
+      closed = true;
+      try { fs.closeSync(fd); } catch { /* already gone */ }
     },
   };
 }
 
 /** Sequential access to the inflated content of a gzip file. */
 export function openGzipSource(file: string): ByteSource {
-  const input = fs.createReadStream(file, { highWaterMark: 1 << 18 });
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r'); // one async step less before the first bytes
+  } catch (e) {
+    throw ioError(file, e);
+  }
+  const input = fs.createReadStream(file, { fd, highWaterMark: 1 << 18 });
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
   const stream = input.pipe(gunzip);
   input.on('error', (e) => gunzip.destroy(e));
@@ -105,15 +136,14 @@ export function openGzipSource(file: string): ByteSource {
   };
 }
 
-/** True when the file starts with the gzip magic bytes. */
-export async function isGzipFile(file: string): Promise<boolean> {
-  const fh = await fs.promises.open(file, 'r');
+/** True when the file starts with the gzip magic bytes (two bytes: one blocking read). */
+export function isGzipFile(file: string): boolean {
+  const fd = fs.openSync(file, 'r');
   try {
     const b = new Uint8Array(2);
-    const { bytesRead } = await fh.read(b, 0, 2, 0);
-    return bytesRead === 2 && b[0] === 0x1f && b[1] === 0x8b;
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
   } finally {
-    await fh.close();
+    fs.closeSync(fd);
   }
 }
 

@@ -42,9 +42,12 @@ export interface IdxReader {
 
 /** Opens an IDX file, plain or gzip-compressed (detected from its bytes). */
 export async function openIdx(file: string): Promise<IdxReader> {
-  const gz = await isGzipFile(file).catch((e) => {
+  let gz: boolean;
+  try {
+    gz = isGzipFile(file);
+  } catch (e) {
     throw new DataError('io', `Cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
-  });
+  }
   const src: ByteSource = gz ? openGzipSource(file) : await openFileSource(file);
   try {
     const first = await src.read(0, 4);

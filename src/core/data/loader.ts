@@ -451,8 +451,8 @@ const READ_AHEAD_BYTES = 1 << 20;
 /**
  * Sequential reads of one sample (`unitsPerSample` units) at a time, served from blocks of several
  * samples: one file read (a thread-pool round trip) per block instead of one per sample. Reads at
- * most `samplesWanted` samples ahead, and each returned array is a copy, so no block outlives its
- * samples.
+ * most `samplesWanted` samples ahead. Each returned array is a view into the block: the caller
+ * converts or copies it before the next read (see blockView), so no block outlives its samples.
  */
 function readAhead(ref: ArrayRef, unitsPerSample: number, samplesWanted: number): ArrayRef['read'] {
   const perUnit = ref.shape ? elementCountOf(ref.shape.slice(1)) : 1;
@@ -473,8 +473,15 @@ function readAhead(ref: ArrayRef, unitsPerSample: number, samplesWanted: number)
     }
     left--;
     const a = (from - start) * perUnit;
-    return block.slice(a, a + count * perUnit);
+    return blockView(block.subarray(a, a + count * perUnit));
   };
+}
+
+/** Arrays that view a shared read-ahead block: they must be copied before being kept. */
+const blockViews = new WeakSet<object>();
+function blockView<T extends TensorArray>(a: T): T {
+  blockViews.add(a);
+  return a;
 }
 
 async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGenerator<Sample> {
@@ -509,6 +516,7 @@ async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGene
         data = convertArray(raw as TensorArray, ref.dtype, input.dtype, {
           scale: ctx.opts.scale, input: input.name, where, shape: ref.shape ?? [ref.length], expectedShape: input.shape,
         });
+        if (data === raw && blockViews.has(raw)) data = data.slice(); // not converted: a copy of its own
       }
       if (data.length !== elementCountOf(plan.sampleShape)) {
         throw new DataError('bad-file', `${where}: read ${data.length} values for input "${input.name}" but its shape ${dimsText(plan.sampleShape)} needs ${elementCountOf(plan.sampleShape)}`, { input: input.name, file: ref.where });
@@ -537,7 +545,7 @@ export function formatFromName(file: string): DataFormat | undefined {
 }
 
 async function sniff(file: string): Promise<DataFormat | undefined> {
-  if (await isGzipFile(file)) return 'idx';
+  if (isGzipFile(file)) return 'idx';
   const src = await openFileSource(file);
   try {
     const b = await src.read(0, Math.min(16, src.size ?? 0));
@@ -663,7 +671,7 @@ export async function openCalibrationData(source: string | null, opts: LoadOptio
   const abs = path.resolve(source);
   let st: fs.Stats;
   try {
-    st = await fs.promises.stat(abs);
+    st = fs.statSync(abs);
   } catch (e) {
     throw new DataError('io', `Calibration data ${abs} does not exist or cannot be read: ${(e as Error).message}`, { file: abs, cause: e });
   }

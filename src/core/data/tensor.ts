@@ -178,6 +178,9 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = {
   int32: [-2147483648, 2147483647], uint32: [0, 4294967295], bool: [0, 1],
 };
 
+/** Element types whose typed-array values are not the numbers they stand for (or are bigints). */
+const NOT_PLAIN_NUMBERS = new Set<DType>(['float16', 'bfloat16', 'int64', 'uint64']);
+
 function isFloat(d: DType): boolean {
   return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 }
@@ -221,6 +224,12 @@ export function convertArray(data: TensorArray, from: DType, to: DType, opts: Co
   if (isFloat(to)) {
     if (!isSampleDType(from)) throw mismatch(from, to, opts, 'unsupported element type');
     const out = allocArray(to, n);
+    if ((to === 'float32' || to === 'float64') && !NOT_PLAIN_NUMBERS.has(from)) {
+      // the typed-array copy converts natively: several times faster than the loop below
+      (out as Float32Array).set(data as ArrayLike<number>);
+      if (byteScale !== 1) for (let i = 0; i < n; i++) out[i] = (out[i] as number) * byteScale;
+      return out;
+    }
     for (let i = 0; i < n; i++) {
       const v = readNumber(from, data, i) * byteScale;
       if (to === 'float16') out[i] = floatToHalf(v);
