@@ -329,6 +329,22 @@ describe('IDX (MNIST)', () => {
     assert.deepEqual(arr(s[0].x.data), Array.from(raw.subarray(16 + 9800 * 784, 16 + 9801 * 784), (v) => Math.fround(v / 255)));
   });
 
+  test('gzip IDX: a cut-off stream serves the samples it holds, and reading past the cut or a corrupt stream is a DataError naming the file', async () => {
+    const whole = fs.readFileSync(images);
+    const cut = path.join(tmp, 'cut-idx3-ubyte.gz');
+    fs.writeFileSync(cut, whole.subarray(0, 40_000)); // about 250 images' worth of compressed bytes
+    const raw = zlib.gunzipSync(whole);
+    const first = await collect(await openCalibrationData(cut, { inputs: [f32('x', [1, 1, 28, 28])], limit: 100 }));
+    assert.equal(first.length, 100);
+    assert.deepEqual(arr(first[99].x.data), Array.from(raw.subarray(16 + 99 * 784, 16 + 100 * 784)));
+    await assert.rejects(openCalibrationData(cut, { inputs: [f32('x', [1, 1, 28, 28])] }).then(collect),
+      (e: unknown) => e instanceof DataError && e.message.includes(cut) && /gzip|truncated/.test(e.message));
+    const bad = path.join(tmp, 'bad-idx3-ubyte.gz');
+    fs.writeFileSync(bad, Buffer.concat([whole.subarray(0, 10), Buffer.alloc(5000, 0x5a)]));
+    await assert.rejects(openCalibrationData(bad, { inputs: [f32('x', [1, 1, 28, 28])] }).then(collect),
+      (e: unknown) => e instanceof DataError && /not a valid gzip stream/.test(e.message));
+  });
+
   test('a truncated IDX file is an error', async () => {
     const f = path.join(tmp, 'short-idx3-ubyte');
     fs.writeFileSync(f, new Uint8Array([0, 0, 8, 3, 0, 0, 0, 5, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3]));

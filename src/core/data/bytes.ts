@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
+import { Readable } from 'node:stream';
 import { DataError } from './errors';
 
 export interface ByteSource {
@@ -73,16 +74,37 @@ export async function openFileSource(file: string): Promise<ByteSource> {
   };
 }
 
-/** Sequential access to the inflated content of a gzip file. */
+/** Compressed bytes read per block for gzip sources. */
+const GZIP_BLOCK_BYTES = 1 << 18;
+
+/**
+ * Sequential access to the inflated content of a gzip file. The compressed blocks are read with
+ * blocking calls, so inflating (in the thread pool) starts as soon as the source is opened, while
+ * the caller goes on with other work, instead of after a file read's round trip.
+ */
 export function openGzipSource(file: string): ByteSource {
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r'); // one async step less before the first bytes
+    fd = fs.openSync(file, 'r');
   } catch (e) {
     throw ioError(file, e);
   }
-  const input = fs.createReadStream(file, { fd, highWaterMark: 1 << 18 });
-  const gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
+  let fdOpen = true;
+  const closeFd = (): void => { if (fdOpen) { fdOpen = false; fs.closeSync(fd); } };
+  function* blocks(): Generator<Buffer> {
+    try {
+      for (let at = 0; ; at += GZIP_BLOCK_BYTES) {
+        const b = Buffer.allocUnsafe(GZIP_BLOCK_BYTES);
+        const n = fs.readSync(fd, b, 0, GZIP_BLOCK_BYTES, at);
+        if (n === 0) return;
+        yield n === GZIP_BLOCK_BYTES ? b : b.subarray(0, n);
+      }
+    } finally {
+      closeFd();
+    }
+  }
+  const input = Readable.from(blocks(), { objectMode: false, highWaterMark: GZIP_BLOCK_BYTES });
+  const gunzip = zlib.createGunzip({ chunkSize: GZIP_BLOCK_BYTES });
   const stream = input.pipe(gunzip);
   input.on('error', (e) => gunzip.destroy(e));
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -96,6 +118,8 @@ export function openGzipSource(file: string): ByteSource {
     try {
       r = await it.next();
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code && !code.startsWith('Z_')) throw ioError(file, e); // reading failed, not inflating
       throw new DataError('bad-file', `${file} is not a valid gzip stream: ${(e as Error).message}`, { file, cause: e });
     }
     if (r.done) { done = true; return false; }
@@ -132,6 +156,7 @@ export function openGzipSource(file: string): ByteSource {
     async close() {
       stream.destroy();
       input.destroy();
+      closeFd();
     },
   };
 }
