@@ -65,7 +65,9 @@ export async function foldWithOrt(model: Model): Promise<FoldResult> {
     fg.inputs = fg.inputs.filter((i) => runtime.has(i) || fg.nodes.some((n) => n.inputs.includes(i)));
     return { model: folded, nodesBefore: mainGraph(model).nodes.length, nodesAfter: mainGraph(folded).nodes.length };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    // the one file, then the folder: a recursive removal walks the tree in JavaScript
+    fs.rmSync(out, { force: true });
+    try { fs.rmdirSync(dir); } catch { fs.rmSync(dir, { recursive: true, force: true }); }
   }
 }
 

@@ -161,7 +161,12 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     if (r.mode === 'static') {
       next();
       // folding keeps the inputs; should they differ, the data is read for the folded model
-      const data = early && sameInputs(original, model) ? await early : (await early?.then((d) => d.close(), () => undefined), await openData(model, r, opts.baseDir));
+      const opened = await early!;
+      let data: CalibrationData = opened;
+      if (!sameInputs(original, model)) {
+        await opened.close();
+        data = await openData(model, r, opts.baseDir);
+      }
       if (data.warning) warnings.push(data.warning);
       if (data.image && !r.calibration?.image) {
         warnings.push(`Images were fed with the default pre-processing (${describeImagePreprocess(data.image)}). A model trained with other normalisation (ImageNet mean/std, 0-255, BGR) gets wrong ranges: set calibration.image in the recipe.`);
