@@ -54,6 +54,8 @@ export async function calibrateModel(
   const g = mainGraph(model);
   const iter = data[Symbol.asyncIterator]();
   const inputs = new Set(g.inputs);
+  /** The tensors a session must output: graph inputs come from the samples themselves. */
+  const outputsOf = (names: readonly string[]): string[] => names.filter((t) => !inputs.has(t));
   const sessions: OrtSession[] = [];
   let samples = 0;
   try {
@@ -107,10 +109,24 @@ export async function calibrateModel(
       const reduced = withReductions(model, tensors);
       fetches = [reduced.min, reduced.max];
       const ranges = (res: Record<string, OrtTensor>): [Float32Array, Float32Array] => [res[reduced.min].data as Float32Array, res[reduced.max].data as Float32Array];
+      let exact: Promise<OrtSession> | undefined;
       collect = async ([res, unit]) => {
         const [lo, hi] = ranges(res);
         const b: Record<string, Float32Array> = {};
-        tensors.forEach((name, i) => { b[name] = Float32Array.of(lo[i], hi[i]); });
+        const unsure: string[] = [];
+        tensors.forEach((name, i) => {
+          // a NaN or an infinity hides the finite extremes of the whole tensor: those few are
+          // fetched whole and the calibrator skips the non-finite values, as for any fetched tensor
+          if (Number.isFinite(lo[i]) && Number.isFinite(hi[i])) b[name] = Float32Array.of(lo[i], hi[i]);
+          else unsure.push(name);
+        });
+        if (unsure.length) {
+          const whole = withExtraOutputs(model, outputsOf(tensors));
+          exact ??= open(batch > 1 ? batchableCopy(whole, info) ?? whole : whole);
+          const stacked = stackSamples(unit);
+          const [full] = await timed(await exact, unit, outputsOf(unsure).length ? outputsOf(unsure) : [g.outputs[0]]);
+          for (const name of unsure) b[name] = floatData(inputs.has(name) ? stacked[name] && { type: stacked[name].dtype, data: stacked[name].data } : full[name], name);
+        }
         await calibrator.collect(b, { signal: opts.signal });
         done(unit.length);
       };
@@ -143,7 +159,7 @@ export async function calibrateModel(
       }
       for (const r of first2) await collect(r);
     } else {
-      const outs = tensors.filter((t) => !inputs.has(t));
+      const outs = outputsOf(tensors);
       fetches = outs.length ? outs : [g.outputs[0]];
       session = await open(withExtraOutputs(model, outs));
       collect = async ([res, unit]) => {
@@ -151,9 +167,7 @@ export async function calibrateModel(
         const b: Record<string, Float32Array> = {};
         for (const name of tensors) {
           // graph inputs are not session outputs: they come from the sample itself
-          const t = inputs.has(name) ? sample[name] && { type: sample[name].dtype, data: sample[name].data } : res[name];
-          if (!t || t.type !== 'float32') throw new ModelError('unsupported', `Calibration tensor '${name}' is not float32.`);
-          b[name] = t.data as Float32Array;
+          b[name] = floatData(inputs.has(name) ? sample[name] && { type: sample[name].dtype, data: sample[name].data } : res[name], name);
         }
         await calibrator.collect(b, { signal: opts.signal });
         done(1);
@@ -178,6 +192,11 @@ export async function calibrateModel(
     await iter.return?.();
     for (const s of sessions) await s.release().catch(() => undefined);
   }
+}
+
+function floatData(t: { type: string; data: unknown } | undefined, name: string): Float32Array {
+  if (!t || t.type !== 'float32') throw new ModelError('unsupported', `Calibration tensor '${name}' is not float32.`);
+  return t.data as Float32Array;
 }
 
 /**

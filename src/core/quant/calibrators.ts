@@ -66,7 +66,10 @@ export interface TensorRange {
   /** The observed extremes (min <= dataMin or clipping happened when min > dataMin). */
   dataMin: number;
   dataMax: number;
-  /** Finite values seen. */
+  /**
+   * Finite values seen. When onnxruntime reduces a tensor to its extremes (MinMax calibration),
+   * those two per run are what is seen.
+   */
   count: number;
   /** NaN / Infinity values seen and ignored. */
   nonFinite: number;
