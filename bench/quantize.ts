@@ -117,10 +117,10 @@ const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.f
  * ROUNDS rounds of: one quantization, then each baseline, interleaved so that the machine's load
  * changes hit all alike. Ratios are the median of the per-round ratios.
  */
-async function compare(prefix: string, source: string, out: string, recipe: Recipe, res: Record<string, number>): Promise<QuantizeTiming> {
+async function compare(prefix: string, source: string, out: string, recipe: Recipe, res: Record<string, number>, count = ROUNDS): Promise<QuantizeTiming> {
   const rounds: { q: QuantizeTiming & { tensors: string[] }; cal: { runMs: number; withSessionMs: number }; plain: { runMs: number } }[] = [];
   await timeRun(source, out, recipe); // warm-up: native binding, JIT, file cache
-  for (let i = 0; i < ROUNDS; i++) {
+  for (let i = 0; i < count; i++) {
     const q = await timeRun(source, out, recipe);
     const cal = await forwardOnly(source, recipe, q.tensors);
     const plain = await forwardOnly(source, recipe, q.tensors, true);
@@ -133,9 +133,13 @@ async function compare(prefix: string, source: string, out: string, recipe: Reci
   res[`${prefix} calibration forward ms (session + runs)`] = m((r) => r.cal.withSessionMs);
   res[`${prefix} plain float forward ms`] = m((r) => r.plain.runMs);
   res[`${prefix} ratio total / calibration forward (runs only)`] = m((r) => r.q.totalMs / r.cal.runMs);
+  // the spread of the per-round ratio: this machine's speed changes from one round to the next
+  const ratios = rounds.map((r) => r.q.totalMs / r.cal.runMs).sort((a, b) => a - b);
+  res[`${prefix} ratio total / calibration forward (runs only), 25th percentile`] = ratios[Math.floor((count - 1) / 4)];
+  res[`${prefix} ratio total / calibration forward (runs only), 75th percentile`] = ratios[Math.ceil((3 * (count - 1)) / 4)];
   res[`${prefix} ratio total / calibration forward (session + runs)`] = m((r) => r.q.totalMs / r.cal.withSessionMs);
   res[`${prefix} ratio total / plain float forward`] = m((r) => r.q.totalMs / r.plain.runMs);
-  const mid = rounds.slice().sort((a, b) => a.q.totalMs - b.q.totalMs)[Math.floor(ROUNDS / 2)].q;
+  const mid = rounds.slice().sort((a, b) => a.q.totalMs - b.q.totalMs)[Math.floor(count / 2)].q;
   for (const [k, v] of Object.entries(mid.stages)) res[`${prefix} stage ${k} ms`] = v;
   return mid;
 }
@@ -146,7 +150,8 @@ export async function benchQuantize(): Promise<Record<string, number>> {
     const res: Record<string, number> = {};
     const mnist = path.join(SHARED, 'onnx', 'mnist', 'mnist-12.onnx');
     const images = path.join(SHARED, 'data', 'mnist', 't10k-images-idx3-ubyte.gz');
-    await compare('mnist', mnist, path.join(dir, 'mnist-q.onnx'), { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 200 } }, res);
+    // small and quick: more rounds steady the median of a ratio whose rounds vary widely here
+    await compare('mnist', mnist, path.join(dir, 'mnist-q.onnx'), { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 200 } }, res, 3 * ROUNDS);
     // the fixed costs (three onnxruntime sessions, reading and writing the model) weigh less as
     // the calibration set grows
     await compare('mnist-1000', mnist, path.join(dir, 'mnist-q.onnx'), { version: 1, mode: 'static', perChannel: true, calibration: { data: images, limit: 1000 } }, res);
