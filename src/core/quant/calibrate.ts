@@ -12,7 +12,7 @@ import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Graph, type Model } from '../model';
 import type { Sample } from '../data';
 import { createSession, runSession, type OrtSession, type OrtTensor } from '../runtime/ort';
-import { batchableCopy, batchKeepsRanges, batchSizeFor, sameSample, stackSamples } from './batching';
+import { activationBytesPerSample, batchableCopy, batchKeepsRanges, batchSizeFor, ONE_THREAD_RUN_BYTES, sameSample, stackSamples } from './batching';
 import { AbortError } from './workers';
 import type { CalibrationResult, Calibrator } from './calibrators';
 import { declaredTensorInfo, inferredTensorInfo, sampleFeeds, withExtraOutputs, type TensorInfo } from './preprocess';
@@ -80,10 +80,11 @@ export async function calibrateModel(
       issued += unit.length;
       return unit;
     };
-    const open = async (m: Model, small = false): Promise<OrtSession> => {
+    const open = async (m: Model, runBytes = Infinity): Promise<OrtSession> => {
       // runs of a small model are short and our JavaScript works between them: idle onnxruntime
-      // threads would spin on the cores it needs (MNIST: 15-20 % of the total)
-      const opts = small ? { extra: { session: { 'intra_op.allow_spinning': '0' } } } : {};
+      // threads would spin on the cores it needs (MNIST: 15-20 % of the total), and below
+      // ONE_THREAD_RUN_BYTES a second thread costs more than it brings
+      const opts = runBytes <= ONE_THREAD_RUN_BYTES ? { intraOpNumThreads: 1 } : runBytes < Infinity ? { extra: { session: { 'intra_op.allow_spinning': '0' } } } : {};
       const s = await createSession(writeOnnx(m), opts, 'the model for calibration');
       sessions.push(s);
       return s;
@@ -138,7 +139,7 @@ export async function calibrateModel(
       if (batched) {
         unit = await take(2);
         try {
-          const s = await open(batched, true);
+          const s = await open(batched, want * (activationBytesPerSample(model, info) ?? Infinity));
           const single: [Record<string, OrtTensor>, Sample[]][] = [];
           for (const one of unit) single.push(await timed(s, [one], fetches));
           // two equal samples would hide samples mixing inside the model
