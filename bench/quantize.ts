@@ -15,7 +15,7 @@ import { quantizeModel, type QuantizeTiming } from '../src/core/quant/quantize';
 import { openModelFile } from '../src/core/open';
 import { inputSpecsFromModel, openCalibrationData } from '../src/core/data';
 import { writeOnnx } from '../src/core/formats/onnx';
-import { foldWithOrt, sampleFeeds, withExtraOutputs } from '../src/core/quant/preprocess';
+import { declaredTensorInfo, foldWithOrt, inferredTensorInfo, sampleFeeds, withExtraOutputs } from '../src/core/quant/preprocess';
 import { createSession } from '../src/core/runtime/ort';
 import type { Recipe } from '../src/core/quant/recipe';
 import { mulberry32 } from '../src/core/random';
@@ -83,27 +83,37 @@ async function timeRun(source: string, out: string, recipe: Recipe): Promise<Qua
 }
 
 /**
- * The calibration forward passes alone, done the plain way: the same pre-processed model with the
- * calibrated tensors as extra outputs (what a calibration has to compute), one run per sample as
- * the model declares, the same samples already in memory. `runMs` is session.run only; `withSessionMs`
- * adds creating that session. `plain`: the float model itself, no extra outputs.
+ * The calibration forward passes alone, done the plain way: the same pre-processed model with
+ * extra outputs, one run per sample as the model declares, the same samples already in memory.
+ * `runMs` is session.run only; `withSessionMs` adds creating that session. The outputs:
+ *  - 'ours': the tensors QuantLens calibrates (what its calibration has to compute);
+ *  - 'all': every float tensor a node reads or writes, as onnxruntime's Python calibrator
+ *    augments the model (select_tensors_to_calibrate with no op-type filter);
+ *  - 'plain': the float model's own outputs only.
  */
-async function forwardOnly(source: string, recipe: Recipe, tensors: string[], plain = false): Promise<{ runMs: number; withSessionMs: number }> {
+async function forwardOnly(source: string, recipe: Recipe, tensors: string[], kind: 'ours' | 'all' | 'plain'): Promise<{ runMs: number; withSessionMs: number }> {
   const folded = (await foldWithOrt(await openModelFile(source))).model;
   const g = folded.graphs[0];
-  const fetches = tensors.filter((t) => !g.inputs.includes(t));
   const c = recipe.calibration ?? {};
   const data = await openCalibrationData(c.data ?? null, {
     inputs: inputSpecsFromModel(folded), limit: c.limit ?? 200,
     ...(c.synthetic ? { synthetic: { count: c.synthetic.count, seed: c.synthetic.seed } } : {}),
   });
-  const feeds = [];
-  for await (const sample of data) feeds.push(sampleFeeds(sample));
-  const bytes = writeOnnx(plain ? folded : withExtraOutputs(folded, fetches));
+  const samples = [];
+  for await (const sample of data) samples.push(sample);
+  const feeds = samples.map(sampleFeeds);
+  let wanted = tensors;
+  if (kind === 'all') {
+    const info = declaredTensorInfo(folded, samples[0]) ?? await inferredTensorInfo(folded, samples[0]);
+    const used = new Set(g.nodes.flatMap((n) => [...n.inputs, ...n.outputs]).filter(Boolean));
+    wanted = [...used].filter((t) => info.get(t)?.dtype === 'float32' && !g.values.get(t)?.constant);
+  }
+  const fetches = kind === 'plain' ? g.outputs : wanted.filter((t) => !g.inputs.includes(t));
+  const bytes = writeOnnx(kind === 'plain' ? folded : withExtraOutputs(folded, fetches));
   const t0 = performance.now();
   const s = await createSession(bytes);
   const t1 = performance.now();
-  for (const f of feeds) await (plain ? s.run(f) : s.run(f, fetches));
+  for (const f of feeds) await s.run(f, fetches);
   const t2 = performance.now();
   await s.release();
   return { runMs: t2 - t1, withSessionMs: t2 - t0 };
@@ -118,13 +128,15 @@ const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.f
  * changes hit all alike. Ratios are the median of the per-round ratios.
  */
 async function compare(prefix: string, source: string, out: string, recipe: Recipe, res: Record<string, number>, count = ROUNDS): Promise<QuantizeTiming> {
-  const rounds: { q: QuantizeTiming & { tensors: string[] }; cal: { runMs: number; withSessionMs: number }; plain: { runMs: number } }[] = [];
+  type Forward = { runMs: number; withSessionMs: number };
+  const rounds: { q: QuantizeTiming & { tensors: string[] }; cal: Forward; all: Forward; plain: Forward }[] = [];
   await timeRun(source, out, recipe); // warm-up: native binding, JIT, file cache
   for (let i = 0; i < count; i++) {
     const q = await timeRun(source, out, recipe);
-    const cal = await forwardOnly(source, recipe, q.tensors);
-    const plain = await forwardOnly(source, recipe, q.tensors, true);
-    rounds.push({ q, cal, plain });
+    const cal = await forwardOnly(source, recipe, q.tensors, 'ours');
+    const all = await forwardOnly(source, recipe, q.tensors, 'all');
+    const plain = await forwardOnly(source, recipe, q.tensors, 'plain');
+    rounds.push({ q, cal, all, plain });
   }
   const m = (f: (r: (typeof rounds)[number]) => number): number => median(rounds.map(f));
   res[`${prefix} total ms`] = m((r) => r.q.totalMs);
@@ -138,6 +150,11 @@ async function compare(prefix: string, source: string, out: string, recipe: Reci
   res[`${prefix} ratio total / calibration forward (runs only), 25th percentile`] = ratios[Math.floor((count - 1) / 4)];
   res[`${prefix} ratio total / calibration forward (runs only), 75th percentile`] = ratios[Math.ceil((3 * (count - 1)) / 4)];
   res[`${prefix} ratio total / calibration forward (session + runs)`] = m((r) => r.q.totalMs / r.cal.withSessionMs);
+  res[`${prefix} reference-style calibration forward ms (every float tensor an output, runs only)`] = m((r) => r.all.runMs);
+  res[`${prefix} ratio total / reference-style calibration forward (runs only)`] = m((r) => r.q.totalMs / r.all.runMs);
+  const refRatios = rounds.map((r) => r.q.totalMs / r.all.runMs).sort((a, b) => a - b);
+  res[`${prefix} ratio total / reference-style calibration forward (runs only), 25th percentile`] = refRatios[Math.floor((count - 1) / 4)];
+  res[`${prefix} ratio total / reference-style calibration forward (runs only), 75th percentile`] = refRatios[Math.ceil((3 * (count - 1)) / 4)];
   res[`${prefix} ratio total / plain float forward`] = m((r) => r.q.totalMs / r.plain.runMs);
   const mid = rounds.slice().sort((a, b) => a.q.totalMs - b.q.totalMs)[Math.floor(count / 2)].q;
   for (const [k, v] of Object.entries(mid.stages)) res[`${prefix} stage ${k} ms`] = v;
