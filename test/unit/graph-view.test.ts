@@ -237,13 +237,10 @@ describe('chunking bounds every group', () => {
     for (const g of view.groups) if (g.parent >= 0) assert.equal(g.depth, view.groups[g.parent].depth + 1);
   });
 
-  test('50,000 synthetic nodes: bounded groups, built in well under the budget', () => {
-    const t0 = performance.now();
+  test('50,000 synthetic nodes: bounded groups (the time it takes is in npm run bench)', () => {
     const view = buildGraphView(syntheticTransformer(50_000));
-    const ms = performance.now() - t0;
     assert.equal(view.opCount, 50_000);
     for (const g of view.groups) assert.ok(g.groups.length + g.nodes.length <= 64);
-    assert.ok(ms < 5000, `${ms} ms`);
   });
 });
 
