@@ -86,8 +86,9 @@ test('the calling thread keeps running while the worker parses a 50,000-node mod
     const r = await w.call('open', { path: big });
     const elapsed = performance.now() - t0;
     assert.ok(r.graph && r.graph.opCount >= 50_000);
-    // Parsing plus the view model take hundreds of ms; the caller's timer kept firing through them.
-    assert.ok(ticks >= 10, `timer ticked ${ticks} times in ${elapsed.toFixed(0)} ms`);
+    // Parsing plus the view model take hundreds of ms; the caller's timer kept firing through them
+    // (a parse on this thread would let it fire at most once, after the parse).
+    assert.ok(ticks >= 2, `timer ticked ${ticks} times in ${elapsed.toFixed(0)} ms`);
     assert.ok(longestGap < elapsed, `the caller was blocked for the whole parse (${longestGap.toFixed(0)} of ${elapsed.toFixed(0)} ms)`);
   } finally {
     clearInterval(timer);
