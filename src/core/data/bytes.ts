@@ -19,6 +19,15 @@ function ioError(file: string, e: unknown): DataError {
   return new DataError('io', `Cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
 }
 
+/** A read-only file descriptor, or a DataError saying why the file cannot be read. */
+function openForReading(file: string): number {
+  try {
+    return fs.openSync(file, 'r');
+  } catch (e) {
+    throw ioError(file, e);
+  }
+}
+
 /** Reads up to this size are one blocking call; larger ones go through the thread pool. */
 const BLOCKING_READ_BYTES = 1 << 16;
 
@@ -28,13 +37,8 @@ const BLOCKING_READ_BYTES = 1 << 16;
  * event loop; large reads stay async.
  */
 export async function openFileSource(file: string): Promise<ByteSource> {
-  let fd: number;
+  const fd = openForReading(file);
   let size: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw ioError(file, e);
-  }
   try {
     size = fs.fstatSync(fd).size;
   } catch (e) {
@@ -83,12 +87,7 @@ const GZIP_BLOCK_BYTES = 1 << 18;
  * the caller goes on with other work, instead of after a file read's round trip.
  */
 export function openGzipSource(file: string): ByteSource {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw ioError(file, e);
-  }
+  const fd = openForReading(file);
   let fdOpen = true;
   const closeFd = (): void => { if (fdOpen) { fdOpen = false; fs.closeSync(fd); } };
   function* blocks(): Generator<Buffer> {

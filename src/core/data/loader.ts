@@ -452,7 +452,7 @@ const READ_AHEAD_BYTES = 1 << 20;
  * Sequential reads of one sample (`unitsPerSample` units) at a time, served from blocks of several
  * samples: one file read (a thread-pool round trip) per block instead of one per sample. Reads at
  * most `samplesWanted` samples ahead. Each returned array is a view into the block: the caller
- * converts or copies it before the next read (see blockView), so no block outlives its samples.
+ * converts or copies it, so no block outlives its samples.
  */
 function readAhead(ref: ArrayRef, unitsPerSample: number, samplesWanted: number): ArrayRef['read'] {
   const perUnit = ref.shape ? elementCountOf(ref.shape.slice(1)) : 1;
@@ -473,15 +473,8 @@ function readAhead(ref: ArrayRef, unitsPerSample: number, samplesWanted: number)
     }
     left--;
     const a = (from - start) * perUnit;
-    return blockView(block.subarray(a, a + count * perUnit));
+    return block.subarray(a, a + count * perUnit);
   };
-}
-
-/** Arrays that view a shared read-ahead block: they must be copied before being kept. */
-const blockViews = new WeakSet<object>();
-function blockView<T extends TensorArray>(a: T): T {
-  blockViews.add(a);
-  return a;
 }
 
 async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGenerator<Sample> {
@@ -495,7 +488,8 @@ async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGene
     }
   }
   if (cur.skip >= count) { cur.skip -= count; return; }
-  const readers = refs.map((r, i) => (plans[i].plan.kind === 'stack' && !r.untyped ? readAhead(r, plans[i].units, Math.min(count - cur.skip, cur.remaining)) : r.read.bind(r)));
+  const viaBlock = refs.map((r, i) => plans[i].plan.kind === 'stack' && !r.untyped);
+  const readers = refs.map((r, i) => (viaBlock[i] ? readAhead(r, plans[i].units, Math.min(count - cur.skip, cur.remaining)) : r.read.bind(r)));
   for (let k = cur.skip; k < count; k++) {
     cur.skip = 0;
     if (cur.remaining <= 0) return;
@@ -516,7 +510,7 @@ async function* recordSamples(rec: DataRecord, ctx: Ctx, cur: Cursor): AsyncGene
         data = convertArray(raw as TensorArray, ref.dtype, input.dtype, {
           scale: ctx.opts.scale, input: input.name, where, shape: ref.shape ?? [ref.length], expectedShape: input.shape,
         });
-        if (data === raw && blockViews.has(raw)) data = data.slice(); // not converted: a copy of its own
+        if (data === raw && viaBlock[i]) data = data.slice(); // not converted: a copy of its own
       }
       if (data.length !== elementCountOf(plan.sampleShape)) {
         throw new DataError('bad-file', `${where}: read ${data.length} values for input "${input.name}" but its shape ${dimsText(plan.sampleShape)} needs ${elementCountOf(plan.sampleShape)}`, { input: input.name, file: ref.where });

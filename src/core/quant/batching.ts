@@ -9,7 +9,7 @@
  * run. The quantized model itself is never changed by this.
  */
 import type { Sample, SampleTensor, TensorArray } from '../data';
-import { mainGraph, type Graph, type Model, type Value } from '../model';
+import { elementCount, mainGraph, type Graph, type Model, type Value } from '../model';
 import type { TensorInfo } from './preprocess';
 
 /** Name of the free leading dimension in the batched copy. */
@@ -52,7 +52,7 @@ export function activationBytesPerSample(model: Model, info: Map<string, TensorI
       const i = o ? info.get(o) : undefined;
       if (!i) continue;
       if (i.shape.some((d) => typeof d !== 'number' || d < 0)) return undefined;
-      bytes += i.shape.reduce<number>((a, d) => a * (d as number), 1) * 4;
+      bytes += elementCount(i.shape as number[]) * 4;
     }
   }
   return bytes;

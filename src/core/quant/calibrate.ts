@@ -56,6 +56,12 @@ export async function calibrateModel(
   const inputs = new Set(g.inputs);
   /** The tensors a session must output: graph inputs come from the samples themselves. */
   const outputsOf = (names: readonly string[]): string[] => names.filter((t) => !inputs.has(t));
+  /** A calibrated tensor of one run: a session output, or for a graph input the sample(s) fed. */
+  const tensorOf = (name: string, res: Record<string, OrtTensor>, fed: Sample): Float32Array => {
+    const t = inputs.has(name) ? fed[name] && { type: fed[name].dtype, data: fed[name].data } : res[name];
+    if (!t || t.type !== 'float32') throw new ModelError('unsupported', `Calibration tensor '${name}' is not float32.`);
+    return t.data as Float32Array;
+  };
   const sessions: OrtSession[] = [];
   let samples = 0;
   try {
@@ -122,11 +128,13 @@ export async function calibrateModel(
           else unsure.push(name);
         });
         if (unsure.length) {
-          const whole = withExtraOutputs(model, outputsOf(tensors));
-          exact ??= open(batch > 1 ? batchableCopy(whole, info) ?? whole : whole);
-          const stacked = stackSamples(unit);
+          exact ??= (() => {
+            const whole = withExtraOutputs(model, outputsOf(tensors));
+            return open(batch > 1 ? batchableCopy(whole, info) ?? whole : whole);
+          })();
           const [full] = await timed(await exact, unit, outputsOf(unsure).length ? outputsOf(unsure) : [g.outputs[0]]);
-          for (const name of unsure) b[name] = floatData(inputs.has(name) ? stacked[name] && { type: stacked[name].dtype, data: stacked[name].data } : full[name], name);
+          const fed = stackSamples(unit);
+          for (const name of unsure) b[name] = tensorOf(name, full, fed);
         }
         await calibrator.collect(b, { signal: opts.signal });
         done(unit.length);
@@ -164,12 +172,8 @@ export async function calibrateModel(
       fetches = outs.length ? outs : [g.outputs[0]];
       session = await open(withExtraOutputs(model, outs));
       collect = async ([res, unit]) => {
-        const sample = unit[0];
         const b: Record<string, Float32Array> = {};
-        for (const name of tensors) {
-          // graph inputs are not session outputs: they come from the sample itself
-          b[name] = floatData(inputs.has(name) ? sample[name] && { type: sample[name].dtype, data: sample[name].data } : res[name], name);
-        }
+        for (const name of tensors) b[name] = tensorOf(name, res, unit[0]);
         await calibrator.collect(b, { signal: opts.signal });
         done(1);
       };
@@ -193,11 +197,6 @@ export async function calibrateModel(
     await iter.return?.();
     for (const s of sessions) await s.release().catch(() => undefined);
   }
-}
-
-function floatData(t: { type: string; data: unknown } | undefined, name: string): Float32Array {
-  if (!t || t.type !== 'float32') throw new ModelError('unsupported', `Calibration tensor '${name}' is not float32.`);
-  return t.data as Float32Array;
 }
 
 /**

@@ -189,11 +189,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
         });
         // every tensor's type and shape (declared, or inferred by onnxruntime) lets the plan pick what to calibrate
         const select = (info: Map<string, TensorInfo>): string[] => {
-          if (perChannel && defaultOpset(model) < 13) {
-            const why = opsetBumpBlocker(model, 13, info);
-            if (why) { perChannel = false; warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`); }
-            else { bumpOpset(model, 13); warnings.push(`The opset was raised from ${defaultOpset(original)} to 13 for per-channel weights.`); }
-          }
+          if (perChannel) perChannel = raiseForPerChannel(model, defaultOpset(original), info, warnings);
           plan = buildPlan(model, { defaultPrecision: r.defaultPrecision ?? (actType === 'int16' || actType === 'uint16' ? 'int16' : 'int8'), overrides: r.plan, exclude: r.exclude, originalNames });
           warnings.push(...plan.warnings);
           next();
@@ -242,9 +238,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       if (r.perChannel && defaultOpset(model) < 13) {
         // a Softmax's meaning may change at 13 depending on its input's shape: ask onnxruntime for shapes then
         const softmax = mainGraph(model).nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType));
-        const why = opsetBumpBlocker(model, 13, softmax ? await inferredTensorInfo(model, {}) : undefined);
-        if (why) warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`);
-        else { bumpOpset(model, 13); warnings.push(`The opset was raised from ${defaultOpset(original)} to 13 for per-channel weights.`); }
+        raiseForPerChannel(model, defaultOpset(original), softmax ? await inferredTensorInfo(model, {}) : undefined, warnings);
       }
       const plan = buildPlan(model, { overrides: r.plan, exclude: r.exclude, originalNames });
       warnings.push(...plan.warnings);
@@ -370,6 +364,22 @@ function opsetBumpBlocker(model: Model, target: number, info?: Map<string, Tenso
     }
   }
   return undefined;
+}
+
+/**
+ * Raises the model to opset 13, where DequantizeLinear takes an axis, when no op changes meaning
+ * on the way. False, with a warning saying why, when weights must stay per-tensor.
+ */
+function raiseForPerChannel(model: Model, originalOpset: number, info: Map<string, TensorInfo> | undefined, warnings: string[]): boolean {
+  if (defaultOpset(model) >= 13) return true;
+  const why = opsetBumpBlocker(model, 13, info);
+  if (why) {
+    warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`);
+    return false;
+  }
+  bumpOpset(model, 13);
+  warnings.push(`The opset was raised from ${originalOpset} to 13 for per-channel weights.`);
+  return true;
 }
 
 function bumpOpset(model: Model, v: number): void {
