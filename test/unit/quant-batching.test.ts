@@ -12,6 +12,7 @@ import { openModelFile } from '../../src/core/open';
 import { inputSpecsFromModel, openCalibrationData, type Sample } from '../../src/core/data';
 import { calibrateModel, withReductions } from '../../src/core/quant/calibrate';
 import { createCalibrator } from '../../src/core/quant/calibrators';
+import { poolEngine, WorkerPool } from '../../src/core/quant/workers';
 import { batchableCopy, batchKeepsRanges, batchSizeFor, stackSamples } from '../../src/core/quant/batching';
 import { declaredTensorInfo, foldWithOrt, inferredTensorInfo, sampleFeeds, withExtraOutputs, type TensorInfo } from '../../src/core/quant/preprocess';
 import { createSession } from '../../src/core/runtime/ort';
@@ -284,4 +285,25 @@ test('a two-input model batches both inputs together and keeps the ranges', asyn
   assert.ok(run.batch > 1);
   assert.equal(run.samples, 40);
   assertRangesEqual(run.result.tensors, await referenceRanges(model, samples, run.tensors));
+});
+
+test('histograms in a worker while onnxruntime runs the next sample give the ranges of the in-thread run; samples stay whole', async () => {
+  const model = (await foldWithOrt(await openModelFile(MNIST))).model;
+  const samples: Sample[] = [];
+  for await (const s of await openCalibrationData(IMAGES, { inputs: inputSpecsFromModel(model), limit: 12 })) samples.push(s);
+  const select = floatActivations(model);
+  const pool = new WorkerPool({ size: 1 });
+  try {
+    for (const method of ['entropy', 'percentile'] as const) {
+      const local = await calibrateModel(model, iterate(samples), select, createCalibrator({ method }));
+      // MNIST's ~10k activations per sample are below the default threshold: a low one sends every batch out
+      const moved = await calibrateModel(model, iterate(samples), select, createCalibrator({ method, engine: poolEngine(pool, { minElements: 1000 }) }), { statsInWorker: true });
+      assert.ok(moved.tensors.includes(model.graphs[0].inputs[0]), 'the graph input is calibrated too (it is copied, not moved)');
+      assert.deepEqual(moved.result, local.result, method);
+    }
+    // the fed inputs were copied before moving: every sample still holds its data
+    for (const s of samples) for (const t of Object.values(s)) assert.equal(t.data.length, 784);
+  } finally {
+    await pool.close();
+  }
 });

@@ -130,6 +130,56 @@ describe('WorkerPool', () => {
   });
 });
 
+describe('histograms of a batch of tensors', () => {
+  test('zeros (also -0), NaN and infinities land where a value-by-value count puts them, on a coarsened grid too', () => {
+    const data = noise(40_000, 31, 2).map((v, i) => (i % 3 === 0 ? 0 : v));
+    data[5] = -0; data[7] = NaN; data[8] = Infinity; data[9] = -Infinity;
+    for (const [w0, M] of [[0, 1], [0.001, 1], [0.0001, 7]]) {
+      const h = histogramKernel(data, w0, M, 512);
+      const w = h.w0 * h.M;
+      const m = h.M / M; // the coarsening this call chose (1 on a fresh grid)
+      const want = new Float64Array(512);
+      for (const v of data) {
+        if (!Number.isFinite(v)) continue;
+        const k = w0 === 0 ? Math.floor(v / w) : Math.floor(Math.floor(v / (w0 * M)) / m);
+        want[Math.min(511, Math.max(0, k - h.kOff))]++;
+      }
+      assert.deepEqual(Array.from(h.counts!), Array.from(want), `w0=${w0} M=${M}`);
+      assert.equal(h.nonFinite, 3);
+    }
+  });
+
+  test('one job for the batch: results equal one histogram per tensor; with transfer whole arrays move, a view is copied', async () => {
+    const engine = poolEngine(pool, { minElements: 1000 });
+    const a = noise(30_000, 41, 3);
+    const b = noise(2_000, 42);
+    const parent = noise(10_000, 43);
+    const view = parent.subarray(100, 5_100);
+    const grids = Float64Array.of(0, 1, 0.01, 1, 0, 1);
+    const want = [histogramKernel(a, 0, 1, 256), histogramKernel(b, 0.01, 1, 256), histogramKernel(view, 0, 1, 256)];
+    const got = await engine.run('histograms', [[a, b, view], grids, 256], { transferable: true });
+    assert.deepEqual(got.map((h) => ({ ...h, counts: Array.from(h.counts!) })), want.map((h) => ({ ...h, counts: Array.from(h.counts!) })));
+    assert.equal(a.length, 0, 'a whole array is moved');
+    assert.equal(b.length, 0, 'a whole array is moved');
+    assert.equal(parent.length, 10_000, 'a view is copied; its buffer stays');
+    // below the threshold the batch stays in this thread and nothing moves
+    const small = noise(500, 44);
+    await engine.run('histograms', [[small], Float64Array.of(0, 1), 256], { transferable: true });
+    assert.equal(small.length, 500);
+  });
+});
+
+describe('spread jobs', () => {
+  test('small slow jobs marked spread alternate between the pool and this thread; unmarked ones stay here', async () => {
+    const engine = poolEngine(pool);
+    const spread = await Promise.all([0, 1, 2, 3, 4, 5].map(() => engine.run('threadInfo', [], { spread: true })));
+    const here = spread.filter((r) => r.isMainThread).length;
+    assert.ok(here >= 1 && here < spread.length, `${here} of ${spread.length} ran in this thread`);
+    const plain = await Promise.all([0, 1, 2].map(() => engine.run('threadInfo', [])));
+    assert.ok(plain.every((r) => r.isMainThread));
+  });
+});
+
 describe('bundling', () => {
   test('the pool works from an esbuild --minify bundle', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-bundle-'));

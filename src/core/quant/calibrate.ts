@@ -27,6 +27,11 @@ export interface CalibrateOptions {
   timing?: { forwardMs: number; runs: number };
   /** Allow several samples per run when the statistics and the model permit (default true). */
   batch?: boolean;
+  /**
+   * The calibrator digests batches in a worker thread: onnxruntime then runs on one thread, the
+   * worker takes the other core, and fetched tensors move to it without a copy.
+   */
+  statsInWorker?: boolean;
 }
 
 export function throwIfAborted(signal?: AbortSignal): void {
@@ -170,11 +175,15 @@ export async function calibrateModel(
     } else {
       const outs = outputsOf(tensors);
       fetches = outs.length ? outs : [g.outputs[0]];
-      session = await open(withExtraOutputs(model, outs));
+      const moved = !!opts.statsInWorker;
+      // histogramming every fetched tensor is as much work as the run itself: a second onnxruntime
+      // thread would compete with the worker doing it while the next sample runs
+      session = await open(withExtraOutputs(model, outs), moved ? 1 : Infinity);
       collect = async ([res, unit]) => {
         const b: Record<string, Float32Array> = {};
-        for (const name of tensors) b[name] = tensorOf(name, res, unit[0]);
-        await calibrator.collect(b, { signal: opts.signal });
+        // fetched tensors belong to this run alone; a fed input is the sample's own array, so it is copied before moving
+        for (const name of tensors) b[name] = moved && inputs.has(name) ? tensorOf(name, res, unit[0]).slice() : tensorOf(name, res, unit[0]);
+        await calibrator.collect(b, { signal: opts.signal, transfer: moved });
         done(1);
       };
     }

@@ -98,7 +98,11 @@ export interface Calibrator {
    * Adds one batch of tensors (name -> data). Calls are serialised internally; await each one
    * (or the last) before compute(). The arrays are not kept.
    */
-  collect(batch: Record<string, FloatBatch>, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Adds one batch. With `transfer`, whole arrays may be moved to a worker thread without a copy:
+   * the caller must not read them afterwards.
+   */
+  collect(batch: Record<string, FloatBatch>, opts?: { signal?: AbortSignal; transfer?: boolean }): Promise<void>;
   /** Ranges for every tensor seen so far (in this thread). */
   compute(opts?: { includeHistograms?: boolean }): CalibrationResult;
   /** Like compute(), with the threshold searches run through the engine (workers). */
@@ -183,15 +187,15 @@ abstract class BaseCalibrator implements Calibrator {
     return this.options.method;
   }
 
-  collect(batch: Record<string, FloatBatch>, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  collect(batch: Record<string, FloatBatch>, opts: { signal?: AbortSignal; transfer?: boolean } = {}): Promise<void> {
     // validate now, so a bad call fails at its own await
     const entries = Object.entries(batch).map(([name, b]) => [name, dataOf(b)] as const);
-    const run = this.chain.then(() => this.collectEntries(entries, opts.signal));
+    const run = this.chain.then(() => this.collectEntries(entries, opts.signal, !!opts.transfer));
     this.chain = run.catch(() => undefined);
     return run;
   }
 
-  protected abstract collectEntries(entries: (readonly [string, Float32Array | Float64Array])[], signal?: AbortSignal): Promise<void>;
+  protected abstract collectEntries(entries: (readonly [string, Float32Array | Float64Array])[], signal?: AbortSignal, transfer?: boolean): Promise<void>;
 
   abstract compute(opts?: { includeHistograms?: boolean }): CalibrationResult;
 
@@ -276,7 +280,7 @@ class MinMaxCalibrator extends BaseCalibrator {
 class HistogramCalibrator extends BaseCalibrator {
   private readonly state = new Map<string, HistState>();
 
-  protected async collectEntries(entries: (readonly [string, Float32Array | Float64Array])[], signal?: AbortSignal): Promise<void> {
+  protected async collectEntries(entries: (readonly [string, Float32Array | Float64Array])[], signal?: AbortSignal, transfer = false): Promise<void> {
     const numBins = this.options.numBins ?? 2048;
     const states = entries.map(([name]) => {
       let s = this.state.get(name);
@@ -287,10 +291,10 @@ class HistogramCalibrator extends BaseCalibrator {
       }
       return s;
     });
-    const parts = await Promise.all(entries.map(([, d], i) => {
-      const g = states[i].hist.grid();
-      return this.engine.run('histogram', [d, g.w0, g.M, g.numBins], { signal });
-    }));
+    // one kernel call for the whole batch: a pool gets one message, not one per tensor
+    const grids = new Float64Array(2 * entries.length);
+    states.forEach((st, i) => { const g = st.hist.grid(); grids[2 * i] = g.w0; grids[2 * i + 1] = g.M; });
+    const parts = await this.engine.run('histograms', [entries.map(([, d]) => d), grids, numBins], { signal, transferable: transfer });
     parts.forEach((p, i) => {
       states[i].hist.merge(p);
       states[i].batches++;
@@ -322,14 +326,14 @@ class HistogramCalibrator extends BaseCalibrator {
     if (o.method === 'entropy') {
       if (!h.raw()) return Promise.resolve(undefined);
       const abs = h.absCounts();
-      return this.engine.run('entropy', [abs, o.numQuantizedBins!, o.entropyStride!], { signal })
+      return this.engine.run('entropy', [abs, o.numQuantizedBins!, o.entropyStride!], { signal, spread: true })
         .then((r) => entropyRange(h, r.bins, r.kl));
     }
     if (o.method === 'mse') {
       const raw = h.raw();
       if (!raw) return Promise.resolve(undefined);
       const a = mseArgs(h, o);
-      return this.engine.run('mseSearch', a, { signal }).then((r) => ({ min: r.min, max: r.max, score: r.mse }));
+      return this.engine.run('mseSearch', a, { signal, spread: true }).then((r) => ({ min: r.min, max: r.max, score: r.mse }));
     }
     return Promise.resolve(undefined);
   }

@@ -192,24 +192,45 @@ export function histogramKernel(
   // multiplying by 1/w may put a value sitting exactly on a bin edge into the neighbour bin:
   // harmless, and the grids still nest exactly because coarsening works on bin indices
   const inv = 1 / w;
+  // zeros (half of a Relu output) are counted in a local: incrementing one bin again and again
+  // makes every step wait for the previous store
+  let zeros = 0;
   if (m === 1) {
+    // the data fits in numBins bins around 0 here, so bin indices are small integers
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
+      if (v === 0) { zeros++; continue; }
       if (v - v !== 0) continue;
-      let s = Math.floor(v * inv) - kOff;
+      let s = (Math.floor(v * inv) - kOff) | 0;
       if (s < 0) s = 0; else if (s > last) s = last;
       counts[s]++;
     }
   } else {
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
+      if (v === 0) { zeros++; continue; }
       if (v - v !== 0) continue;
       let s = Math.floor(Math.floor(v * inv) / m) - kOff;
       if (s < 0) s = 0; else if (s > last) s = last;
       counts[s]++;
     }
   }
+  let z = -kOff;
+  if (z < 0) z = 0; else if (z > last) z = last;
+  counts[z] += zeros;
   return { w0, M: M * m, kOff, counts, zeros: 0, min: mm.min, max: mm.max, total: mm.count, nonFinite: mm.nonFinite };
+}
+
+/**
+ * histogramKernel over several tensors in one call: one message to a worker per batch instead
+ * of one per tensor. `grids` holds each tensor's current w0 and M, interleaved.
+ */
+export function histogramBatchKernel(
+  datas: (Float32Array | Float64Array)[], grids: Float64Array, numBins: number,
+): ReturnType<typeof histogramKernel>[] {
+  const out: ReturnType<typeof histogramKernel>[] = [];
+  for (let t = 0; t < datas.length; t++) out.push(histogramKernel(datas[t], grids[2 * t], grids[2 * t + 1], numBins));
+  return out;
 }
 
 /**

@@ -196,7 +196,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
           return tensorsToCalibrate(model, plan, info);
         };
         run = await calibrateModel(model, data, select, calibrator, {
-          signal, timing, limit,
+          signal, timing, limit, statsInWorker: !!pool,
           onSample: (n) => opts.onProgress?.({ step, steps: steps.length, label: steps[step - 1], fraction: Math.min(1, n / limit) }),
         });
       } finally {

@@ -10,7 +10,7 @@
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
 import {
-  allocQuantized, channelMinMaxKernel, entropyCandidateKl, entropyKernel, histogramKernel, histogramMse, minMaxKernel,
+  allocQuantized, channelMinMaxKernel, entropyCandidateKl, entropyKernel, histogramBatchKernel, histogramKernel, histogramMse, minMaxKernel,
   mseSearchKernel, quantizeKernel, roundHalfEven, roundingErrorIntegral, scaleZeroPoint,
 } from './kernels';
 
@@ -19,6 +19,7 @@ export const KERNELS = {
   minMax: minMaxKernel,
   channelMinMax: channelMinMaxKernel,
   histogram: histogramKernel,
+  histograms: histogramBatchKernel,
   entropy: entropyKernel,
   mseSearch: mseSearchKernel,
   quantize: quantizeKernel,
@@ -39,7 +40,7 @@ function threadInfoKernel(): { threadId: number; isMainThread: boolean } {
 /** Every function the kernels may call, in one list: their source becomes the worker script. */
 const KERNEL_FUNCTIONS: ((...args: never[]) => unknown)[] = [
   roundHalfEven, scaleZeroPoint, allocQuantized, quantizeKernel, channelMinMaxKernel, minMaxKernel,
-  histogramKernel, entropyCandidateKl, entropyKernel, roundingErrorIntegral, histogramMse, mseSearchKernel, threadInfoKernel,
+  histogramKernel, histogramBatchKernel, entropyCandidateKl, entropyKernel, roundingErrorIntegral, histogramMse, mseSearchKernel, threadInfoKernel,
 ];
 
 let workerSource: string | undefined;
@@ -230,7 +231,11 @@ export class WorkerPool {
 
 /** Where the calibrators' heavy kernels run: in this thread, or in a pool. */
 export interface StatsEngine {
-  run<K extends KernelName>(kernel: K, args: KernelArgs<K>, opts?: { signal?: AbortSignal; transferable?: boolean }): Promise<KernelResult<K>>;
+  /**
+   * `spread`: a small but slow job (a threshold search) that should share the cores: such jobs
+   * alternate between the pool and this thread.
+   */
+  run<K extends KernelName>(kernel: K, args: KernelArgs<K>, opts?: { signal?: AbortSignal; transferable?: boolean; spread?: boolean }): Promise<KernelResult<K>>;
 }
 
 /** Runs kernels synchronously in the calling thread (results wrapped in a promise). */
@@ -258,24 +263,31 @@ export interface PoolEngineOptions {
  */
 export function poolEngine(pool: WorkerPool, opts: PoolEngineOptions = {}): StatsEngine {
   const minElements = opts.minElements ?? 65536;
+  const isView = (a: unknown): a is Float32Array => ArrayBuffer.isView(a) && !(a instanceof DataView);
+  let turn = 0;
   return {
     run(kernel, args, runOpts) {
-      let big = false;
+      // a list of arrays (one batch of several tensors) counts as the sum of its arrays
+      let elements = 0;
+      for (const a of args as unknown[]) {
+        if (isView(a)) elements += a.length;
+        else if (Array.isArray(a)) for (const x of a) if (isView(x)) elements += x.length;
+      }
+      // spread jobs: one in this thread for every one each worker takes (posted jobs run while this one does)
+      const spreadOut = !!runOpts?.spread && turn++ % (pool.size + 1) !== 0;
+      if (elements < minElements && !spreadOut) return inThreadEngine.run(kernel, args, runOpts);
       const transfer: ArrayBuffer[] = [];
-      const sent = (args as unknown[]).map((a) => {
-        if (!ArrayBuffer.isView(a) || a instanceof DataView) return a;
-        const t = a as unknown as Float32Array;
-        if (t.length >= minElements) big = true;
+      const send = (t: Float32Array): Float32Array => {
         const whole = t.byteOffset === 0 && t.byteLength === t.buffer.byteLength && !(t.buffer instanceof SharedArrayBuffer);
-        if (runOpts?.transferable && whole) { transfer.push(t.buffer as ArrayBuffer); return t; }
+        if (runOpts?.transferable && whole && !transfer.includes(t.buffer as ArrayBuffer)) { transfer.push(t.buffer as ArrayBuffer); return t; }
         if (!whole) {
           const copy = t.slice();
           transfer.push(copy.buffer);
           return copy;
         }
         return t;
-      });
-      if (!big) return inThreadEngine.run(kernel, args, runOpts);
+      };
+      const sent = (args as unknown[]).map((a) => (isView(a) ? send(a) : Array.isArray(a) ? a.map((x: unknown) => (isView(x) ? send(x) : x)) : a));
       return pool.run(kernel, sent as KernelArgs<typeof kernel>, { transfer, signal: runOpts?.signal });
     },
   };
