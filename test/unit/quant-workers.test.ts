@@ -169,17 +169,6 @@ describe('histograms of a batch of tensors', () => {
   });
 });
 
-describe('spread jobs', () => {
-  test('small slow jobs marked spread alternate between the pool and this thread; unmarked ones stay here', async () => {
-    const engine = poolEngine(pool);
-    const spread = await Promise.all([0, 1, 2, 3, 4, 5].map(() => engine.run('threadInfo', [], { spread: true })));
-    const here = spread.filter((r) => r.isMainThread).length;
-    assert.ok(here >= 1 && here < spread.length, `${here} of ${spread.length} ran in this thread`);
-    const plain = await Promise.all([0, 1, 2].map(() => engine.run('threadInfo', [])));
-    assert.ok(plain.every((r) => r.isMainThread));
-  });
-});
-
 describe('bundling', () => {
   test('the pool works from an esbuild --minify bundle', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-bundle-'));

@@ -326,14 +326,14 @@ class HistogramCalibrator extends BaseCalibrator {
     if (o.method === 'entropy') {
       if (!h.raw()) return Promise.resolve(undefined);
       const abs = h.absCounts();
-      return this.engine.run('entropy', [abs, o.numQuantizedBins!, o.entropyStride!], { signal, spread: true })
+      return this.engine.run('entropy', [abs, o.numQuantizedBins!, o.entropyStride!], { signal })
         .then((r) => entropyRange(h, r.bins, r.kl));
     }
     if (o.method === 'mse') {
       const raw = h.raw();
       if (!raw) return Promise.resolve(undefined);
       const a = mseArgs(h, o);
-      return this.engine.run('mseSearch', a, { signal, spread: true }).then((r) => ({ min: r.min, max: r.max, score: r.mse }));
+      return this.engine.run('mseSearch', a, { signal }).then((r) => ({ min: r.min, max: r.max, score: r.mse }));
     }
     return Promise.resolve(undefined);
   }

@@ -231,11 +231,7 @@ export class WorkerPool {
 
 /** Where the calibrators' heavy kernels run: in this thread, or in a pool. */
 export interface StatsEngine {
-  /**
-   * `spread`: a small but slow job (a threshold search) that should share the cores: such jobs
-   * alternate between the pool and this thread.
-   */
-  run<K extends KernelName>(kernel: K, args: KernelArgs<K>, opts?: { signal?: AbortSignal; transferable?: boolean; spread?: boolean }): Promise<KernelResult<K>>;
+  run<K extends KernelName>(kernel: K, args: KernelArgs<K>, opts?: { signal?: AbortSignal; transferable?: boolean }): Promise<KernelResult<K>>;
 }
 
 /** Runs kernels synchronously in the calling thread (results wrapped in a promise). */
@@ -264,7 +260,6 @@ export interface PoolEngineOptions {
 export function poolEngine(pool: WorkerPool, opts: PoolEngineOptions = {}): StatsEngine {
   const minElements = opts.minElements ?? 65536;
   const isView = (a: unknown): a is Float32Array => ArrayBuffer.isView(a) && !(a instanceof DataView);
-  let turn = 0;
   return {
     run(kernel, args, runOpts) {
       // a list of arrays (one batch of several tensors) counts as the sum of its arrays
@@ -273,9 +268,7 @@ export function poolEngine(pool: WorkerPool, opts: PoolEngineOptions = {}): Stat
         if (isView(a)) elements += a.length;
         else if (Array.isArray(a)) for (const x of a) if (isView(x)) elements += x.length;
       }
-      // spread jobs: one in this thread for every one each worker takes (posted jobs run while this one does)
-      const spreadOut = !!runOpts?.spread && turn++ % (pool.size + 1) !== 0;
-      if (elements < minElements && !spreadOut) return inThreadEngine.run(kernel, args, runOpts);
+      if (elements < minElements) return inThreadEngine.run(kernel, args, runOpts);
       const transfer: ArrayBuffer[] = [];
       const send = (t: Float32Array): Float32Array => {
         const whole = t.byteOffset === 0 && t.byteLength === t.buffer.byteLength && !(t.buffer instanceof SharedArrayBuffer);
