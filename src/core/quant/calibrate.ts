@@ -11,7 +11,7 @@ import { ModelError } from '../errors';
 import { writeOnnx } from '../formats/onnx';
 import { mainGraph, type Graph, type Model } from '../model';
 import type { Sample } from '../data';
-import { createSession, runSession, type OrtSession, type OrtTensor } from '../runtime/ort';
+import { createSession, runSession, type OrtSession, type OrtSessionOptions, type OrtTensor } from '../runtime/ort';
 import { activationBytesPerSample, batchableCopy, batchKeepsRanges, batchSizeFor, ONE_THREAD_RUN_BYTES, sameSample, stackSamples } from './batching';
 import { AbortError } from './workers';
 import type { CalibrationResult, Calibrator } from './calibrators';
@@ -91,12 +91,16 @@ export async function calibrateModel(
       issued += unit.length;
       return unit;
     };
-    const open = async (m: Model, runBytes = Infinity): Promise<OrtSession> => {
-      // runs of a small model are short and our JavaScript works between them: idle onnxruntime
-      // threads would spin on the cores it needs (MNIST: 15-20 % of the total), and below
-      // ONE_THREAD_RUN_BYTES a second thread costs more than it brings
-      const opts = runBytes <= ONE_THREAD_RUN_BYTES ? { intraOpNumThreads: 1 } : runBytes < Infinity ? { extra: { session: { 'intra_op.allow_spinning': '0' } } } : {};
-      const s = await createSession(writeOnnx(m), opts, 'the model for calibration');
+    const ONE_THREAD: OrtSessionOptions = { intraOpNumThreads: 1 };
+    /**
+     * Threads for runs of `runBytes` activations: runs of a small model are short and our
+     * JavaScript works between them, so idle onnxruntime threads would spin on the cores it needs
+     * (MNIST: 15-20 % of the total), and below ONE_THREAD_RUN_BYTES a second thread costs more than
+     * it brings.
+     */
+    const threadsFor = (runBytes: number): OrtSessionOptions => (runBytes <= ONE_THREAD_RUN_BYTES ? ONE_THREAD : { extra: { session: { 'intra_op.allow_spinning': '0' } } });
+    const open = async (m: Model, sessionOptions: OrtSessionOptions = {}): Promise<OrtSession> => {
+      const s = await createSession(writeOnnx(m), sessionOptions, 'the model for calibration');
       sessions.push(s);
       return s;
     };
@@ -152,7 +156,8 @@ export async function calibrateModel(
       if (batched) {
         unit = await take(2);
         try {
-          const s = await open(batched, want * (activationBytesPerSample(model, info) ?? Infinity));
+          const perSample = activationBytesPerSample(model, info);
+          const s = await open(batched, perSample === undefined ? {} : threadsFor(want * perSample));
           const single: [Record<string, OrtTensor>, Sample[]][] = [];
           for (const one of unit) single.push(await timed(s, [one], fetches));
           // two equal samples would hide samples mixing inside the model
@@ -178,7 +183,7 @@ export async function calibrateModel(
       const moved = !!opts.statsInWorker;
       // histogramming every fetched tensor is as much work as the run itself: a second onnxruntime
       // thread would compete with the worker doing it while the next sample runs
-      session = await open(withExtraOutputs(model, outs), moved ? 1 : Infinity);
+      session = await open(withExtraOutputs(model, outs), moved ? ONE_THREAD : {});
       collect = async ([res, unit]) => {
         const b: Record<string, Float32Array> = {};
         // fetched tensors belong to this run alone; a fed input is the sample's own array, so it is copied before moving

@@ -96,11 +96,8 @@ export interface Calibrator {
   readonly options: ResolvedCalibrationOptions;
   /**
    * Adds one batch of tensors (name -> data). Calls are serialised internally; await each one
-   * (or the last) before compute(). The arrays are not kept.
-   */
-  /**
-   * Adds one batch. With `transfer`, whole arrays may be moved to a worker thread without a copy:
-   * the caller must not read them afterwards.
+   * (or the last) before compute(). The arrays are not kept. With `transfer`, whole arrays may be
+   * moved to a worker thread without a copy: the caller must not read them afterwards.
    */
   collect(batch: Record<string, FloatBatch>, opts?: { signal?: AbortSignal; transfer?: boolean }): Promise<void>;
   /** Ranges for every tensor seen so far (in this thread). */

@@ -9,6 +9,7 @@ import { ModelError } from '../errors';
 export type Ort = typeof import('onnxruntime-node');
 export type OrtSession = import('onnxruntime-node').InferenceSession;
 export type OrtTensor = import('onnxruntime-node').Tensor;
+export type OrtSessionOptions = import('onnxruntime-node').InferenceSession.SessionOptions;
 
 let cached: Ort | undefined;
 let failure: ModelError | undefined;
@@ -39,7 +40,7 @@ export function loadOrt(): Ort {
 /** Creates a session from model bytes (or a model file's path), turning ORT's load errors into ModelErrors. */
 export async function createSession(
   bytes: Uint8Array | string,
-  options: import('onnxruntime-node').InferenceSession.SessionOptions = {},
+  options: OrtSessionOptions = {},
   what = 'the model',
 ): Promise<OrtSession> {
   const ort = loadOrt();
