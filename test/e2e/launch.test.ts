@@ -1,6 +1,11 @@
 /**
  * The README's first command, as a new user runs it: `npm run launch` prints a URL, and that URL
  * shows VS Code with samples/mnist-12.onnx open in the QuantLens editor. Ctrl+C stops it cleanly.
+ * npm prints no warnings on the way.
+ *
+ * By default it runs in this checkout (already set up by `npm test`). With QUANTLENS_LAUNCH_CLONE set
+ * to a fresh clone (as .ci/run does), it is the first command run there, so it also covers the whole
+ * install: Node 24, code-server, the npm packages and the build.
  */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +21,9 @@ let browser: Browser | undefined;
 
 after(async () => {
   await browser?.close().catch(() => undefined);
-  if (launcher && launcher.exitCode === null) launcher.kill('SIGKILL');
+  if (launcher && launcher.exitCode === null) {
+    try { process.kill(-launcher.pid!, 'SIGKILL'); } catch { /* already gone */ }
+  }
 });
 
 function processAlive(pid: number): boolean {
@@ -28,15 +35,22 @@ function processAlive(pid: number): boolean {
   }
 }
 
-test('npm run launch prints a URL that shows mnist-12.onnx in the QuantLens editor; Ctrl+C stops it', async () => {
-  // --no-build: the test runner has just built dist/; everything else is the README command's path.
-  launcher = spawn('bash', ['scripts/launch.sh', '--no-build'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+const CLONE = process.env.QUANTLENS_LAUNCH_CLONE;
+const ROOT = CLONE ? path.resolve(CLONE) : REPO_ROOT;
+/** The README's promise: a fresh clone prints the URL within 10 minutes; a set-up one in seconds. */
+const URL_WITHIN_MS = CLONE ? 600_000 : 180_000;
+
+test(`npm run launch${CLONE ? ' on a fresh clone' : ''} prints a URL that shows mnist-12.onnx in the QuantLens editor; Ctrl+C stops it`, { timeout: URL_WITHIN_MS + 180_000 }, async () => {
+  // Exactly the README's command, through npm (whose script environment once broke the install).
+  // detached: its own process group, so Ctrl+C can be sent to the group as a terminal does.
+  const started = Date.now();
+  launcher = spawn('npm', ['run', 'launch'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   launcher.stdout!.on('data', (d) => (out += d));
   launcher.stderr!.on('data', (d) => (err += d));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed within 180 s.\nstdout:\n${out}\nstderr:\n${err}`)), 180_000);
+    const timer = setTimeout(() => reject(new Error(`no URL printed within ${URL_WITHIN_MS / 1000} s.\nstdout:\n${out}\nstderr:\n${err}`)), URL_WITHIN_MS);
     const check = () => {
       const m = out.match(/^\s+(http:\/\/127\.0\.0\.1:\d+\/\S*)$/m);
       if (m) {
@@ -47,6 +61,8 @@ test('npm run launch prints a URL that shows mnist-12.onnx in the QuantLens edit
     launcher!.stdout!.on('data', check);
     launcher!.on('exit', (code) => reject(new Error(`launcher exited (${code}) before printing a URL.\n${out}\n${err}`)));
   });
+  console.log(`URL printed after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  assert.doesNotMatch(`${out}\n${err}`, /npm warn/i, 'npm printed warnings on the way');
   const pid = Number(out.match(/code-server \(pid (\d+)\)/)?.[1]);
   assert.ok(pid > 0, `the launcher names code-server's pid:\n${out}`);
 
@@ -71,11 +87,15 @@ test('npm run launch prints a URL that shows mnist-12.onnx in the QuantLens edit
   await browser.close();
   browser = undefined;
 
-  // Ctrl+C: the launcher stops code-server by its pid and exits 0.
-  const exited = new Promise<number | null>((r) => launcher!.on('exit', (code) => r(code)));
-  launcher.kill('SIGINT');
-  assert.equal(await exited, 0);
-  const deadline = Date.now() + 10_000;
-  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // Ctrl+C, as a terminal sends it (to the whole foreground group): npm ends on the signal, and the
+  // launcher stops code-server by its pid, then exits; nothing of the group or the server is left.
+  const group = launcher.pid!;
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => launcher!.on('exit', (code, sig) => r([code, sig])));
+  process.kill(-group, 'SIGINT');
+  const [code, signal] = await exited;
+  assert.ok(code === 0 || signal === 'SIGINT', `npm run launch ended with code ${code}, signal ${signal}`);
+  const deadline = Date.now() + 15_000;
+  while ((processAlive(pid) || processAlive(-group)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(processAlive(-group), false, 'the launcher and its children are gone');
   assert.equal(processAlive(pid), false, 'code-server is stopped');
 });
