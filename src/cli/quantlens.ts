@@ -10,28 +10,70 @@ import { openModelFile } from '../core/open';
 import { summarize, type ModelSummary } from '../core/summary';
 import { formatShape } from '../core/model';
 import { VERSION } from '../core/version';
+import { QUANTIZE_HELP } from './quantizeHelp';
 
 const HELP = `quantlens ${VERSION} — inspect and quantize ONNX and TFLite models
 
 Usage:
   quantlens inspect <model> [--json]       Print a summary of the model
   quantlens convert <model> --out <file>   Read and write back through the graph model
-  quantlens quantize <model> --out <file>  Quantize (static/dynamic/fp16); see 'quantlens quantize --help'
+  quantlens quantize <model> --out <file>  Quantize (static/dynamic/fp16)
+  quantlens <command> --help               A command's options and an example
   quantlens --version                      Print the version
   quantlens --help                         Print this help
 
+Example:
+  quantlens inspect samples/mnist-12.onnx
+
 Exit codes: 0 success, 1 bad input or failure, 2 usage error.`;
+
+const INSPECT_HELP = `Usage: quantlens inspect <model> [--json]
+
+Prints a summary of an ONNX or TFLite model: format, producer, opset, inputs and outputs, node
+count (subgraphs included), operator histogram, initializers, parameters and the quantization
+scheme it already carries.
+
+  --json        Print the summary as JSON
+  -h, --help    Print this help
+
+Example:
+  quantlens inspect samples/mnist-12.onnx --json`;
+
+const CONVERT_HELP = `Usage: quantlens convert <model> --out <file>
+
+Reads the model into QuantLens's graph model and writes it back in the same format. The output
+must not be the source: QuantLens never overwrites a model.
+
+  -o, --out <file>   Where to write the model
+  -h, --help         Print this help
+
+Example:
+  quantlens convert samples/mnist-12.onnx --out mnist-copy.onnx`;
+
+/** Each command's help; its first line is the usage shown with usage errors. */
+export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP };
 
 class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP + '\n');
+    const topic = command === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !COMMAND_HELP[topic]) {
+      process.stderr.write(`quantlens: no help for '${topic}': the commands are ${Object.keys(COMMAND_HELP).join(', ')}.\n`);
+      return 2;
+    }
+    process.stdout.write((topic ? COMMAND_HELP[topic] : HELP) + '\n');
     return command === undefined ? 2 : 0;
   }
   if (command === '--version' || command === '-v') {
     process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+  // --help / -h anywhere after a command answers with that command's help, whatever else is there
+  const flags = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (COMMAND_HELP[command] && flags.some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(COMMAND_HELP[command] + '\n');
     return 0;
   }
   try {
@@ -47,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`quantlens: ${e.message}\n`);
+      process.stderr.write(`quantlens: ${e.message}${COMMAND_HELP[command] ? ` ${usageLine(command)}` : ''}\n`);
       return 2;
     }
     if (isModelError(e)) {
@@ -57,12 +99,31 @@ export async function main(argv: string[]): Promise<number> {
     // Argument parsing errors from node:util carry a code; treat them as usage errors.
     const code = (e as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`quantlens: ${(e as Error).message}\n`);
+      process.stderr.write(`quantlens: ${parseErrorMessage(command, e as Error)}\n`);
       return 2;
     }
     process.stderr.write(`quantlens: ${describeError(e)}\n`);
     return 1;
   }
+}
+
+/**
+ * node:util's parseArgs messages suggest shell quoting that does not fit here (and one ends on a
+ * broken quote): say which option is wrong and show the command's usage line instead.
+ */
+function parseErrorMessage(command: string, e: Error): string {
+  const usage = usageLine(command);
+  const unknown = /^Unknown option '([^']+)'/.exec(e.message);
+  if (unknown) return `${command}: unknown option '${unknown[1]}'. ${usage}`;
+  const missing = /^Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(e.message);
+  if (missing) return `${command}: option '${missing[1]}' needs a value. ${usage}`;
+  const noArg = /^Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(e.message);
+  if (noArg) return `${command}: option '${noArg[1]}' does not take a value. ${usage}`;
+  return `${e.message.split('\n')[0]} ${usage}`;
+}
+
+function usageLine(command: string): string {
+  return `${COMMAND_HELP[command]?.split('\n')[0] ?? `Usage: quantlens ${command}`} (more: 'quantlens ${command} --help')`;
 }
 
 async function inspect(args: string[]): Promise<number> {

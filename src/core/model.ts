@@ -67,6 +67,8 @@ export interface Value {
   /** Unique within its graph. TFLite tensors with duplicate or empty names get a '#index' suffix. */
   name: string;
   type: TensorType | null;
+  /** The type was derived from the graph (see formats/onnx/infer.ts), not declared in the file; writers leave it out. */
+  typeInferred?: boolean;
   /** Set for initializers (ONNX) and tensors backed by a buffer (TFLite). */
   constant?: Constant;
   quant?: QuantParams;

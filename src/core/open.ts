@@ -44,7 +44,8 @@ export async function openModelFile(filePath: string, options?: OpenOptions): Pr
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? String(e)})`;
-    throw new ModelError('io', `${label(abs)} ${why}.`, { cause: e });
+    // the full path: a relative one resolves against a working folder the user may not have in mind
+    throw new ModelError('io', `'${abs}' ${why}.`, { cause: e });
   }
   const format = detectFormat(head, abs);
   return format.open({ kind: 'file', path: abs }, options);

@@ -33,6 +33,58 @@ test('--help lists the commands', () => {
   assert.match(r.stdout, /quantlens convert <model> --out <file>/);
 });
 
+const COMMANDS = ['inspect', 'convert', 'quantize'];
+
+test('every command answers --help and -h with its usage and an example, exit 0', () => {
+  for (const cmd of COMMANDS) {
+    for (const args of [[cmd, '--help'], [cmd, '-h'], ['help', cmd], [cmd, 'some.onnx', '--out', 'x.onnx', '--help']]) {
+      const r = cli(...args);
+      const what = args.join(' ');
+      assert.equal(r.status, 0, `${what}: ${r.stderr}`);
+      assert.equal(r.stderr, '', what);
+      assert.match(r.stdout, new RegExp(`^Usage: quantlens ${cmd} <model>`), what);
+      assert.match(r.stdout, new RegExp(`\\nExample[^\\n]*:\\n  quantlens ${cmd} samples/`), what);
+      assert.match(r.stdout, /-h, --help/, what);
+    }
+  }
+  const top = cli('--help');
+  for (const cmd of COMMANDS) assert.match(top.stdout, new RegExp(`quantlens ${cmd} <model>`));
+  assert.match(top.stdout, /quantlens <command> --help/);
+});
+
+test('usage errors: one clean line naming the option, the command\'s usage, exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['inspect', '--frob', SAMPLE_MODEL], /^quantlens: inspect: unknown option '--frob'\. Usage: quantlens inspect <model> \[--json\]/],
+    [['convert', SAMPLE_MODEL, '-x', '--out', 'o.onnx'], /^quantlens: convert: unknown option '-x'\. Usage: quantlens convert <model> --out <file>/],
+    [['quantize', SAMPLE_MODEL, '--out', 'o.onnx', '--nope'], /^quantlens: quantize: unknown option '--nope'\. Usage: quantlens quantize <model>/],
+    [['convert', SAMPLE_MODEL, '--out'], /^quantlens: convert: option '--out' needs a value\. Usage: quantlens convert/],
+    [['inspect', '--json=yes', SAMPLE_MODEL], /^quantlens: inspect: option '--json' does not take a value\. Usage: quantlens inspect/],
+    [['quantize', SAMPLE_MODEL, '--out', 'o.onnx', '--mode', 'sideways'], /^quantlens: --mode must be one of static, dynamic, fp16 \(got 'sideways'\)\. Usage: quantlens quantize/],
+    [['help', 'frobnicate'], /^quantlens: no help for 'frobnicate'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    const what = args.join(' ');
+    assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+    assert.equal(r.stdout, '', what);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${what}: ${r.stderr}`);
+    assert.match(r.stderr, re, what);
+    // node:util's own wording (shell-quoting advice ending on a broken quote) must not leak through
+    assert.doesNotMatch(r.stderr, /positional argument|'-- "|<value>'/, what);
+  }
+});
+
+test('a model that does not exist is named by its full path', () => {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-')));
+  try {
+    const r = spawnSync(process.execPath, [CLI, 'inspect', path.join('models', 'missing.onnx')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim(), `quantlens: '${path.join(dir, 'models', 'missing.onnx')}' does not exist.`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('inspect --json on mnist-12 reports the model', () => {
   const r = cli('inspect', SAMPLE_MODEL, '--json');
   assert.equal(r.status, 0, r.stderr);

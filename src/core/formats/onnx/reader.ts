@@ -24,6 +24,7 @@ import { FileSource, MemorySource, type ByteSource } from './source';
 import {
   decodeWith, newField, RegionDecoder, Walker, FieldCollector, WIRE_LEN, WIRE_VARINT, type Decodable, type Field,
 } from './wire';
+import { inferQdqTypes } from './infer';
 import { attachQuantParams } from './quant';
 
 export interface OnnxReadTuning {
@@ -148,6 +149,7 @@ export async function readOnnx(source: ModelSource, options: OpenOptions = {}, t
     model.path = modelPath;
     await resolveExternals(r.externals, modelPath, options.baseDir, label);
     attachQuantParams(model, r.parents);
+    inferQdqTypes(model, r.parents);
     return model;
   } finally {
     src.close();
@@ -759,7 +761,7 @@ async function resolveLocation(location: string, baseDir: string, realBase: stri
     real = await fsp.realpath(joined);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ModelError('io', `${label}: the external data file '${location}' (${where}) ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}.`, { cause: e });
+    throw new ModelError('io', `${label}: the external data file '${location}' (${where}) ${code === 'ENOENT' ? `does not exist (looked for '${joined}')` : `cannot be read (${code})`}.`, { cause: e });
   }
   const rel = path.relative(realBase, real);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) throw refuse('leads outside the model folder (through a symbolic link)');

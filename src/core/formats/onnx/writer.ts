@@ -136,7 +136,7 @@ class Encoder {
     const vi: onnx.ValueInfoProto.$Properties[] = [];
     for (const v of g.values.values()) {
       if (seen.has(v.name) || outputs.has(v.name) || inits.has(v.name) || !v.name) continue;
-      if (!v.type && !v.formatExtras?.onnxType) continue;
+      if ((!v.type || v.typeInferred) && !v.formatExtras?.onnxType) continue;
       vi.push(valueInfo(g, v.name));
     }
     small.valueInfo = vi;
@@ -294,7 +294,7 @@ function valueInfo(g: Graph, name: string): onnx.ValueInfoProto.$Properties {
 /** The TypeProto for a value: the graph model's tensor type, or the kept ONNX type it cannot express. */
 function typeProtoFor(v: Value): PlainType | undefined {
   const plain = v.formatExtras?.onnxType as PlainType | undefined;
-  const t: TensorType | null = v.type ?? (v.constant ? { dtype: v.constant.dtype, shape: v.constant.shape } : null);
+  const t: TensorType | null = (v.typeInferred ? null : v.type) ?? (v.constant ? { dtype: v.constant.dtype, shape: v.constant.shape } : null);
   if (plain && !plain.tensorType && !plain.sparseTensorType) return plain;
   if (!t) return plain;
   const fresh = tensorTypeToPlain(t);
