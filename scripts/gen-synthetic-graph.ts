@@ -76,8 +76,10 @@ const HIDDEN = 768;
 /**
  * A graph of exactly `nodeCount` op nodes: an embedding Gather, then encoder blocks (the last
  * one possibly cut short), in graph (topological) order. Every value has a dtype and shape.
+ * `scopes: false` names nodes and tensors without '/' scopes, as many exporters do.
  */
-export function syntheticTransformer(nodeCount: number): Model {
+export function syntheticTransformer(nodeCount: number, opts: { scopes?: boolean } = {}): Model {
+  const scoped = opts.scopes ?? true;
   const nodes: Node[] = [];
   const values = new Map<string, Value>();
   const initializers: string[] = [];
@@ -100,17 +102,18 @@ export function syntheticTransformer(nodeCount: number): Model {
   };
   value('input_ids', ['batch', 'seq']);
   value('embeddings.word_embeddings.weight', [30522, HIDDEN], true);
-  let x = '/embeddings/word_embeddings/Gather_output_0';
+  let x = scoped ? '/embeddings/word_embeddings/Gather_output_0' : 'Gather_0_output_0';
   value(x, ['batch', 'seq', HIDDEN]);
   if (nodeCount > 0) {
-    push({ name: '/embeddings/word_embeddings/Gather', opType: 'Gather', domain: '', inputs: ['embeddings.word_embeddings.weight', 'input_ids'], outputs: [x], attributes: [{ name: 'axis', value: { type: 'int', value: 0 } }], subgraphs: [] });
+    push({ name: scoped ? '/embeddings/word_embeddings/Gather' : 'Gather_0', opType: 'Gather', domain: '', inputs: ['embeddings.word_embeddings.weight', 'input_ids'], outputs: [x], attributes: [{ name: 'axis', value: { type: 'int', value: 0 } }], subgraphs: [] });
   }
   for (let layer = 0; nodes.length < nodeCount; layer++) {
     const local = new Map<string, string>([['x', x]]);
     for (const op of BLOCK) {
       if (nodes.length >= nodeCount) break;
       const scope = `/encoder/layer.${layer}/${op.scope}`;
-      const name = `${scope}/${op.op}_${op.id}`;
+      // Without scopes, names look like an exporter that names ops by type and index ('MatMul_12').
+      const name = scoped ? `${scope}/${op.op}_${op.id}` : `${op.op}_${nodes.length}`;
       const inputs = op.ins.map((i) => {
         if (i.startsWith('w:')) {
           const w = `encoder.layer.${layer}.${i.slice(2)}`;

@@ -4,11 +4,18 @@
  * cheaply to the webview and on to its layout worker.
  *
  * Name scopes ('/encoder/layer.3/attn/MatMul', or TFLite tensor names 'model/conv2d/Relu') become
- * a tree of groups. A group with too many direct members is split into synthetic chunks of
- * consecutive members, so no single layout ever has to place more than CHUNK items: layout
- * libraries are super-linear (and recursive: both dagre and elkjs overflow the stack on a chain of
- * ~2,000 nodes), and a 50,000-node graph must still open in a few seconds.
+ * a tree of groups. A group of up to FLAT_MAX direct members is shown flat, as Netron shows a
+ * model. A bigger one is split by structure a reader recognises (graphStructure.ts): stages
+ * between downsamplings, blocks between the points where one tensor carries everything, repeated
+ * blocks; so no layout places more than FLAT_MAX items: layout libraries are super-linear (and
+ * recursive: both dagre and elkjs overflow the stack on a chain of ~2,000 nodes), and a
+ * 50,000-node graph must still open in a few seconds.
+ *
+ * Nodes that only compute constants (Constant, ConstantOfShape of a constant shape, and ops whose
+ * inputs are all constants) are folded into their consumers, as Netron folds initializers: their
+ * outputs read as constants, and the folded node is named on the tensor (`computedBy`).
  */
+import { structuralSplit, type Unit } from './graphStructure';
 import { formatShape, mainGraph, type AttributeValue, type Dim, type Graph, type Model, type Node, type QuantParams } from './model';
 
 export type GvNodeKind = 'op' | 'input' | 'output';
@@ -45,6 +52,8 @@ export interface GvTensor {
   q?: GvQuant;
   /** Set when Q/DQ folding removed the QuantizeLinear/DequantizeLinear nodes around this tensor. */
   folded?: boolean;
+  /** The constant-only node that computes this tensor, folded into the tensor's consumers. */
+  computedBy?: { name: string; opType: string; attrs: { name: string; value: string }[] };
 }
 
 /** Quantization parameters of a tensor: real = scale * (q - zeroPoint). */
@@ -67,13 +76,13 @@ export interface GvEdge {
 export interface GvGroup {
   /** Index into GraphView.groups; groups[0] is the root (the whole graph). */
   id: number;
-  /** The scope segment ('layer.3'), or 'nodes 1–64' for a synthetic chunk. */
+  /** The scope segment ('layer.3'), or what a structural group holds ('stage 2 · 28×28', 'block 3'). */
   label: string;
   /** Full scope path ('/encoder/layer.3'); '' for the root. */
   path: string;
   parent: number;
   depth: number;
-  /** A chunk made only to bound layout size, not a real name scope. */
+  /** A structural group (stage, block, repeat) made to bound layout size, not a real name scope. */
   synthetic: boolean;
   /** Direct child groups and nodes, in graph order. */
   groups: number[];
@@ -96,11 +105,20 @@ export interface GraphView {
   foldedQdq?: number;
   /** QuantizeLinear/DequantizeLinear nodes the graph has (whether or not they were folded). */
   qdqCount?: number;
+  /**
+   * Q/DQ nodes that folding would remove: 0 on QOperator models (QLinearConv ...), whose only
+   * Q/DQ nodes sit at the boundaries, so the view offers folding only where it changes something.
+   */
+  qdqFoldable?: number;
+  /** Constant-only nodes folded into their consumers (not in `nodes`). */
+  constFolded?: number;
 }
 
 export interface GraphViewOptions {
-  /** Largest number of direct members (nodes + child groups) a group keeps before chunking. */
+  /** Largest number of members of a structural group (stage, block, repeat). */
   chunk?: number;
+  /** Largest number of direct members (nodes + child groups) a group shows flat before it is split by structure. */
+  flatMax?: number;
   /**
    * Fold Q/DQ pairs into the edges they quantize, so a QDQ model reads like its float original:
    * x → QuantizeLinear → DequantizeLinear → op becomes x → op (x carries the quantization badge),
@@ -109,8 +127,15 @@ export interface GraphViewOptions {
   foldQdq?: boolean;
 }
 
-/** Default chunk size: dagre lays out ~64 items in a few tens of ms. */
+/** Members of a structural group: dagre lays out ~64 items in a few tens of ms. */
 export const DEFAULT_CHUNK = 64;
+
+/**
+ * The largest group shown flat. Measured with `npm run bench -- graph-view` (flat_first_paint_ms_*,
+ * scope-less synthetic graphs in Chromium on the 2-core machine): see the README's Measured table.
+ * Above it a flat layout misses the first-paint targets (0.3 s at 200 nodes, 0.5 s at 2k).
+ */
+export const FLAT_MAX = 300;
 
 /** The scope path of a node as segments, from its name or else its first output's name. */
 export function scopeOf(nodeName: string, firstOutput: string | undefined): string[] {
@@ -274,13 +299,50 @@ function planQdqFold(graph: Graph): { skip: Set<number>; alias: Map<string, stri
   return { skip, alias, badge, targets: new Set(alias.values()) };
 }
 
+/**
+ * Nodes that only compute constants, in graph order: Constant, ConstantOfShape of a constant
+ * shape, and ops whose inputs are all constants, one at least computed by such a node (an
+ * Unsqueeze of a ConstantOfShape). Q/DQ stay (folding them is its own toggle), random ops and nodes with
+ * subgraphs stay, and so does a node writing a graph output (the graph would be empty otherwise).
+ */
+function planConstFold(graph: Graph, skip: ReadonlySet<number> | undefined): Set<number> {
+  const folded = new Set<number>();
+  const outputs = new Set(graph.outputs);
+  const constant = new Set<string>(graph.initializers);
+  for (const [name, v] of graph.values) if (v.constant) constant.add(name);
+  const computed = new Set<string>();
+  graph.nodes.forEach((n, i) => {
+    if (skip?.has(i) || isQ(n) || isDQ(n) || n.subgraphs.length > 0 || /^Random/.test(n.opType)) return;
+    const outs = n.outputs.filter((o) => o !== '');
+    if (outs.length === 0 || outs.some((o) => outputs.has(o))) return;
+    const ins = n.inputs.filter((x) => x !== '');
+    const ok = n.opType === 'Constant' ? ins.length === 0
+      // Other ops fold only on top of a folded node (Unsqueeze of a ConstantOfShape), so a Reshape
+      // of a stored weight stays a node, as Netron shows it.
+      : ins.length > 0 && ins.every((x) => constant.has(x)) && (n.opType === 'ConstantOfShape' || ins.some((x) => computed.has(x)));
+    if (!ok) return;
+    folded.add(i);
+    for (const o of outs) {
+      constant.add(o);
+      computed.add(o);
+    }
+  });
+  return folded;
+}
+
 /** Builds the view model of `graph` (by default the model's main graph). */
 export function buildGraphView(model: Model, options: GraphViewOptions = {}, graph: Graph = mainGraph(model)): GraphView {
   const chunk = Math.max(2, options.chunk ?? DEFAULT_CHUNK);
+  const flatMax = Math.max(chunk, options.flatMax ?? FLAT_MAX);
   const tensors: GvTensor[] = [];
   const initializers = new Set(graph.initializers);
   const tensorIndex = new Map<string, number>();
-  const fold = options.foldQdq ? planQdqFold(graph) : undefined;
+  const qdqPlan = planQdqFold(graph);
+  const fold = options.foldQdq ? qdqPlan : undefined;
+  const constFold = planConstFold(graph, fold?.skip);
+  // Output tensor name -> the folded constant-only node that writes it.
+  const computedBy = new Map<string, Node>();
+  for (const i of constFold) for (const o of graph.nodes[i].outputs) if (o !== '') computedBy.set(o, graph.nodes[i]);
   const resolve = (name: string): string => {
     if (!fold) return name;
     // Bounded: aliases point from a removed DQ output to an earlier tensor, so chains end.
@@ -298,9 +360,11 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
         name,
         dtype: v?.type?.dtype ?? v?.constant?.dtype ?? 'unknown',
         shape: v?.type?.shape ?? v?.constant?.shape ?? null,
-        constant: v?.constant !== undefined || initializers.has(name),
+        constant: v?.constant !== undefined || initializers.has(name) || computedBy.has(name),
         producer: -1,
       };
+      const by = computedBy.get(name);
+      if (by) t.computedBy = { name: by.name, opType: by.opType, attrs: by.attributes.map((a) => ({ name: a.name, value: a.refAttrName ? `@${a.refAttrName}` : formatAttribute(a.value) })) };
       const quant = v?.quant ?? fold?.badge.get(name);
       const q = quantSummary(quant);
       if (q) t.quant = q;
@@ -357,6 +421,7 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
       folded++;
       continue;
     }
+    if (constFold.has(ni)) continue;
     const group = groupFor(scopeOf(n.name, n.outputs.find((o) => o !== '')));
     const inputs = n.inputs.map(tensorOf);
     const outputs = n.outputs.map(tensorOf);
@@ -383,28 +448,27 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
     }
   }
 
-  // Bound the members of every group by chunking (recursively, so chunks of chunks if needed).
-  const chunkGroup = (g: number): void => {
-    let list = members[g];
-    while (list.length > chunk) {
-      const next: (readonly ['g' | 'n', number])[] = [];
-      for (let i = 0; i < list.length; i += chunk) {
-        const part = list.slice(i, i + chunk);
-        const c = groups.length;
-        groups.push({ id: c, label: `${i + 1}–${Math.min(i + chunk, list.length)}`, path: `${groups[g].path}/#${c}`, parent: g, depth: 0, synthetic: true, groups: [], nodes: [], size: 0, opMix: [] });
-        members.push(part);
-        for (const [kind, idx] of part) {
-          if (kind === 'g') groups[idx].parent = c;
-          else nodes[idx].group = c;
-        }
-        next.push(['g', c]);
-      }
-      list = next;
-    }
-    members[g] = list;
-  };
+  // A group with more direct members than a flat layout can place quickly is split by structure.
   const realGroupCount = groups.length;
-  for (let g = 0; g < realGroupCount; g++) chunkGroup(g);
+  for (let g = 0; g < realGroupCount; g++) {
+    if (members[g].length <= flatMax) continue;
+    const units: Unit[] = members[g].map(([kind, idx]) => ({ kind, id: idx }));
+    const tree = structuralSplit(units, { nodes, groups, members, tensors, cap: chunk });
+    const place = (list: ReturnType<typeof structuralSplit>, parent: number): (readonly ['g' | 'n', number])[] =>
+      list.map((m) => {
+        if (m.kind !== 'split') {
+          if (m.kind === 'g') groups[m.id].parent = parent;
+          else nodes[m.id].group = parent;
+          return [m.kind, m.id] as const;
+        }
+        const c = groups.length;
+        groups.push({ id: c, label: m.label, path: `${groups[g].path}/#${c}`, parent, depth: 0, synthetic: true, groups: [], nodes: [], size: 0, opMix: [] });
+        members.push([]);
+        members[c] = place(m.members, c);
+        return ['g', c] as const;
+      });
+    members[g] = place(tree, g);
+  }
   for (let g = 0; g < groups.length; g++) {
     for (const [kind, idx] of members[g]) (kind === 'g' ? groups[g].groups : groups[g].nodes).push(idx);
   }
@@ -433,7 +497,7 @@ export function buildGraphView(model: Model, options: GraphViewOptions = {}, gra
     g.opMix = [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 4);
   }
 
-  const view: GraphView = { graphName: graph.name, nodes, tensors, edges, groups, opCount: graph.nodes.length - folded, qdqCount };
+  const view: GraphView = { graphName: graph.name, nodes, tensors, edges, groups, opCount: graph.nodes.length - folded - constFold.size, qdqCount, qdqFoldable: qdqPlan.skip.size, constFolded: constFold.size };
   if (fold) view.foldedQdq = folded;
   return view;
 }

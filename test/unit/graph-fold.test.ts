@@ -75,6 +75,8 @@ describe('Q/DQ folding', () => {
     assert.equal(plain.opCount, 8);
     assert.equal(plain.qdqCount, 6);
     assert.equal(plain.foldedQdq, undefined);
+    // The unfolded view already says what folding would remove: the webview offers it on that.
+    assert.equal(plain.qdqFoldable, 5);
     assert.equal(folded.opCount, 3);
     assert.equal(folded.foldedQdq, 5);
     assert.deepEqual(structure(folded), structure(float));
@@ -113,6 +115,7 @@ describe('Q/DQ folding', () => {
     const plain = buildGraphView(model);
     const folded = buildGraphView(model, { foldQdq: true });
     assert.equal(plain.qdqCount, 4);
+    assert.equal(plain.qdqFoldable, 0);
     assert.equal(folded.foldedQdq, 0);
     assert.deepEqual(structure(folded), structure(plain));
   });
