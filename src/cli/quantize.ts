@@ -160,12 +160,22 @@ function formatSummary(s: QuantizeSummary): string {
     `size ${s.sizeBefore} -> ${s.sizeAfter} bytes (${((100 * s.sizeAfter) / s.sizeBefore).toFixed(1)} %), nodes ${s.nodesBefore} -> ${s.nodesAfter}, opset ${s.opset}`,
     `quantized: ${Object.entries(s.quantizedByOp).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
   ];
+  lines.push(formatCheck(s.check));
   if (s.calibration) lines.push(`calibration: ${s.calibration.samples} samples, ${s.calibration.method}, ${s.calibration.tensors} tensors${s.calibration.batch > 1 ? `, ${s.calibration.batch} samples per run` : ''}${s.calibration.synthetic ? ' (SYNTHETIC DATA)' : ''}`);
   if (s.leftFloat.length) {
     lines.push(`left float (${s.leftFloat.length}):`);
-    for (const f of s.leftFloat.slice(0, 50)) lines.push(`  ${f.node} (${f.opType}): ${f.reason}`);
+    for (const f of s.leftFloat.slice(0, 50)) lines.push(`  ${f.graph ? `${f.graph}: ` : ''}${f.node} (${f.opType}): ${f.reason}`);
     if (s.leftFloat.length > 50) lines.push(`  ... and ${s.leftFloat.length - 50} more`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n') + '\n';
+}
+
+/** The measured output check in one line: worst SQNR, top-1 agreement, on what, and whether it is poor. */
+export function formatCheck(c: QuantizeSummary['check']): string {
+  if (c.skipped) return `check: not run (${c.skipped})`;
+  const worst = c.outputs.reduce((a, b) => (b.sqnrDb < a.sqnrDb ? b : a));
+  const many = c.outputs.length > 1 ? ` (worst of ${c.outputs.length} outputs: '${worst.output}')` : '';
+  const top1 = c.top1Agreement !== undefined ? `, top-1 agreement ${(100 * c.top1Agreement).toFixed(0)} %` : '';
+  return `check: output SQNR ${c.sqnrDb.toFixed(1)} dB${many}${top1} against the float model on ${c.samples} ${c.source} sample${c.samples === 1 ? '' : 's'}, ${c.poor ? `POOR (expected at least ${c.thresholdDb} dB)` : `expected at least ${c.thresholdDb} dB`}; ${c.ms.toFixed(0)} ms`;
 }

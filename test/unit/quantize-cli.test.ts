@@ -48,7 +48,8 @@ test('human output lists what was quantized; fp16 and dynamic modes need no data
   assert.match(r.stdout, /dynamic quantization: .* -> /);
   assert.match(r.stdout, /quantized: Conv 2, Gemm 1/);
   assert.match(r.stdout, /left float \(\d+\):/);
-  assert.match(r.stderr, /\[1\/4\] Reading the model/);
+  assert.match(r.stderr, /\[1\/5\] Reading the model/);
+  assert.match(r.stdout, /check: output SQNR \d+\.\d dB.* against the float model on 4 synthetic samples/);
   const f = cli('quantize', MODEL, '--out', path.join(dir, 'f.onnx'), '--mode', 'fp16', '--json');
   assert.equal(f.status, 0, f.stderr);
   assert.equal(JSON.parse(f.stdout).mode, 'fp16');

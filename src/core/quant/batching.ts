@@ -51,7 +51,7 @@ export function activationBytesPerSample(model: Model, info: Map<string, TensorI
     for (const o of n.outputs) {
       const i = o ? info.get(o) : undefined;
       if (!i) continue;
-      if (i.shape.some((d) => typeof d !== 'number' || d < 0)) return undefined;
+      if (!i.shape || i.shape.some((d) => typeof d !== 'number' || d < 0)) return undefined;
       bytes += elementCount(i.shape as number[]) * 4;
     }
   }
@@ -94,7 +94,7 @@ export function batchableCopy(model: Model, info: Map<string, TensorInfo>): Mode
     const c = values.get(n.inputs[1])?.constant;
     if (!c || c.dtype !== 'int64' || c.data.kind !== 'bytes' || c.shape.length !== 1 || c.shape[0] < 1) return n;
     const dims = new BigInt64Array(c.data.bytes.slice().buffer);
-    if (dims[0] !== 1n || info.get(n.inputs[0])?.shape[0] !== 1) return n;
+    if (dims[0] !== 1n || info.get(n.inputs[0])?.shape?.[0] !== 1) return n;
     dims[0] = 0n; // 0: keep the input's leading dimension, whatever the batch
     let name = `${n.inputs[1]}_batched`;
     for (let i = 1; values.has(name); i++) name = `${n.inputs[1]}_batched_${i}`;

@@ -16,6 +16,8 @@ import { activationBytesPerSample, batchableCopy, batchKeepsRanges, batchSizeFor
 import { AbortError } from './workers';
 import type { CalibrationResult, Calibrator } from './calibrators';
 import { declaredTensorInfo, inferredTensorInfo, sampleFeeds, withExtraOutputs, type TensorInfo } from './preprocess';
+import { NestedRanges, withNestedReductions } from './nestedCalibration';
+import { allNames } from './subgraphs';
 
 export interface CalibrateOptions {
   signal?: AbortSignal;
@@ -32,6 +34,11 @@ export interface CalibrateOptions {
    * worker takes the other core, and fetched tensors move to it without a copy.
    */
   statsInWorker?: boolean;
+  /**
+   * Tensors inside If / Loop bodies to calibrate, per body: their min and max are threaded up to
+   * the main graph (nestedCalibration.ts) whatever the method, as the body's tensors never leave it.
+   */
+  nested?: Map<Graph, string[]>;
 }
 
 export function throwIfAborted(signal?: AbortSignal): void {
@@ -46,6 +53,8 @@ export interface CalibrationRun {
   samples: number;
   /** Samples per onnxruntime run (more than 1 when the model was found to take batches). */
   batch: number;
+  /** Body tensors calibrated (their ranges are in result.tensors too), and those no run reached. */
+  nested: { calibrated: string[]; neverRan: string[] };
 }
 
 /**
@@ -75,7 +84,16 @@ export async function calibrateModel(
     throwIfAborted(opts.signal);
     const info = declaredTensorInfo(model, first.value) ?? await inferredTensorInfo(model, first.value);
     const tensors = select(info);
-    if (!tensors.length) return { info, tensors, result: calibrator.compute(), samples: 0, batch: 1 };
+    const threaded = opts.nested ? withNestedReductions(model, opts.nested) : undefined;
+    const nestedAcc = threaded ? new NestedRanges(threaded.names) : undefined;
+    const noNested = { calibrated: [], neverRan: [] };
+    if (!tensors.length && !threaded) return { info, tensors, result: calibrator.compute(), samples: 0, batch: 1, nested: noNested };
+    // the model every session runs: with the body tensors' extremes as extra outputs
+    const base = threaded?.model ?? model;
+    const nestedFetches = threaded ? [threaded.min, threaded.max] : [];
+    const addNested = (res: Record<string, OrtTensor>): void => {
+      if (threaded) nestedAcc!.add(res[threaded.min].data as Float32Array, res[threaded.max].data as Float32Array);
+    };
     throwIfAborted(opts.signal);
     const limit = opts.limit ?? Infinity;
     const pending: Sample[] = [first.value];
@@ -122,11 +140,12 @@ export async function calibrateModel(
     const done = (n: number): void => { samples += n; opts.onSample?.(samples); };
     if (calibrator.method === 'minmax') {
       // min and max are computed by onnxruntime itself: two vectors cross over, not the tensors
-      const reduced = withReductions(model, tensors);
-      fetches = [reduced.min, reduced.max];
-      const ranges = (res: Record<string, OrtTensor>): [Float32Array, Float32Array] => [res[reduced.min].data as Float32Array, res[reduced.max].data as Float32Array];
+      const reduced = tensors.length ? withReductions(base, tensors) : { model: base, min: '', max: '' };
+      fetches = [...(tensors.length ? [reduced.min, reduced.max] : []), ...nestedFetches];
+      const ranges = (res: Record<string, OrtTensor>): [Float32Array, Float32Array] => (tensors.length ? [res[reduced.min].data as Float32Array, res[reduced.max].data as Float32Array] : [new Float32Array(0), new Float32Array(0)]);
       let exact: Promise<OrtSession> | undefined;
       collect = async ([res, unit]) => {
+        addNested(res);
         const [lo, hi] = ranges(res);
         const b: Record<string, Float32Array> = {};
         const unsure: string[] = [];
@@ -138,7 +157,7 @@ export async function calibrateModel(
         });
         if (unsure.length) {
           exact ??= (() => {
-            const whole = withExtraOutputs(model, outputsOf(tensors));
+            const whole = withExtraOutputs(base, outputsOf(tensors));
             return open(batch > 1 ? batchableCopy(whole, info) ?? whole : whole);
           })();
           const [full] = await timed(await exact, unit, outputsOf(unsure).length ? outputsOf(unsure) : [g.outputs[0]]);
@@ -149,7 +168,8 @@ export async function calibrateModel(
         done(unit.length);
       };
       // statistics that do not depend on grouping may take several samples per run
-      const want = opts.batch !== false && !calibrator.options.movingAverage ? batchSizeFor(model, info, first.value) : 1;
+      // (not with bodies: an If's condition or a Loop's trip count may depend on the whole batch)
+      const want = opts.batch !== false && !calibrator.options.movingAverage && !threaded ? batchSizeFor(model, info, first.value) : 1;
       const batched = want > 1 ? batchableCopy(reduced.model, info) : undefined;
       let first2: [Record<string, OrtTensor>, Sample[]][] | undefined;
       let unit: Sample[] = [];
@@ -179,12 +199,13 @@ export async function calibrateModel(
       for (const r of first2) await collect(r);
     } else {
       const outs = outputsOf(tensors);
-      fetches = outs.length ? outs : [g.outputs[0]];
+      fetches = [...(outs.length ? outs : [g.outputs[0]]), ...nestedFetches];
       const moved = !!opts.statsInWorker;
       // histogramming every fetched tensor is as much work as the run itself: a second onnxruntime
       // thread would compete with the worker doing it while the next sample runs
-      session = await open(withExtraOutputs(model, outs), moved ? ONE_THREAD : {});
+      session = await open(withExtraOutputs(base, outs), moved ? ONE_THREAD : {});
       collect = async ([res, unit]) => {
+        addNested(res);
         const b: Record<string, Float32Array> = {};
         // fetched tensors belong to this run alone; a fed input is the sample's own array, so it is copied before moving
         for (const name of tensors) b[name] = moved && inputs.has(name) ? tensorOf(name, res, unit[0]).slice() : tensorOf(name, res, unit[0]);
@@ -206,7 +227,14 @@ export async function calibrateModel(
     if (prev) await collect(await prev);
     throwIfAborted(opts.signal);
     const result = await calibrator.computeAsync({ signal: opts.signal });
-    return { info, tensors, result, samples, batch };
+    let nested: CalibrationRun['nested'] = noNested;
+    if (nestedAcc) {
+      // body tensors take min / max whatever the method (only their extremes leave the body)
+      const r = nestedAcc.ranges(calibrator.options.symmetric);
+      result.tensors = { ...r, ...result.tensors };
+      nested = { calibrated: Object.keys(r), neverRan: nestedAcc.names.filter((t) => !r[t]) };
+    }
+    return { info, tensors, result, samples, batch, nested };
   } finally {
     await iter.return?.();
     for (const s of sessions) await s.release().catch(() => undefined);
@@ -222,7 +250,8 @@ export function withReductions(model: Model, tensors: readonly string[]): { mode
   const g = mainGraph(model);
   const values = new Map(g.values);
   const nodes = [...g.nodes];
-  const taken = new Set([...values.keys(), ...g.nodes.map((n) => n.name)]);
+  // names in bodies count too: a new main-graph name must not repeat one inside an If / Loop
+  const taken = allNames(model);
   const fresh = (base: string, dtype: 'float32' | 'int64', shape: number[] | null): string => {
     let n = base;
     for (let i = 1; taken.has(n); i++) n = `${base}_${i}`;

@@ -6,7 +6,8 @@
  * form (DynamicQuantizeLinear -> DequantizeLinear on the input, int8 weight -> DequantizeLinear).
  * Everything else stays float, with the reason.
  */
-import { mainGraph, type Model, type Node } from '../model';
+import { mainGraph, type Graph, type Model, type Node } from '../model';
+import { allNames, withOuterConstants, type NestedGraph } from './subgraphs';
 import { computePerChannelParams, computeTensorParams, quantize, quantizePerChannel, quantizedToBytes } from './math';
 import type { QuantPlan } from './plan';
 import { addInitializer, addValue, defaultOpset, dropUnusedInitializers, f32Bytes, floatValues, freshName, makeNode, relink, zeroPointBytes } from './rewrite/graph';
@@ -29,7 +30,8 @@ export interface DynamicOptions {
 
 export interface DynamicResult {
   quantizedByOp: Record<string, number>;
-  leftFloat: { node: string; opType: string; reason: string }[];
+  /** `graph`: the body a node sits in (owner/attribute), absent for the main graph. */
+  leftFloat: { node: string; opType: string; reason: string; graph?: string }[];
   warnings: string[];
 }
 
@@ -42,9 +44,22 @@ const attrFloat = (n: Node, name: string, d: number): number => {
   return a && a.value.type === 'float' ? a.value.value : d;
 };
 
-export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOptions): DynamicResult {
-  const g = mainGraph(model);
-  const taken = new Set<string>();
+/** Quantizes the main graph in place, then each body in `nested` (with its own plan). */
+export async function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOptions, nested: { nested: NestedGraph; plan: QuantPlan }[] = []): Promise<DynamicResult> {
+  const res = quantizeGraphDynamic(model, mainGraph(model), plan, opts);
+  for (const n of nested) {
+    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => quantizeGraphDynamic(model, n.nested.graph, n.plan, opts));
+    for (const [op, k] of Object.entries(r.quantizedByOp)) res.quantizedByOp[op] = (res.quantizedByOp[op] ?? 0) + k;
+    for (const lf of r.leftFloat) res.leftFloat.push({ ...lf, graph: n.nested.label });
+    res.warnings.push(...r.warnings);
+  }
+  // the float originals nothing reads any more, in any graph (uses inside bodies count)
+  for (const g of [mainGraph(model), ...nested.map((n) => n.nested.graph)]) dropUnusedInitializers(model, g);
+  return res;
+}
+
+function quantizeGraphDynamic(model: Model, g: Graph, plan: QuantPlan, opts: DynamicOptions): DynamicResult {
+  const taken = allNames(model);
   const quantizedByOp: Record<string, number> = {};
   const leftFloat: DynamicResult['leftFloat'] = [];
   const dql = new Map<string, [string, string, string]>(); // activation -> quantized, scale, zp
@@ -169,7 +184,6 @@ export function quantizeDynamic(model: Model, plan: QuantPlan, opts: DynamicOpti
     quantizedByOp[n.opType] = (quantizedByOp[n.opType] ?? 0) + 1;
   });
   g.nodes = nodes;
-  dropUnusedInitializers(model, g);
   relink(g);
   return { quantizedByOp, leftFloat, warnings };
 }

@@ -2,15 +2,18 @@
  * float16 conversion: float32 tensors inside the graph become float16, with Casts where a
  * float16 region meets a float32 one (the graph's inputs and outputs keep their float32 types).
  * Ops that are risky or unsupported in float16 (data-dependent ranges, ML ops, ops that make
- * float32 from attributes), nodes the plan marks float / skip, and nodes with subgraphs stay
- * float32. onnxruntime's CPU provider runs the rest (it inserts its own Casts for float16 ops it
- * has no CPU kernel for), and other providers run them natively.
+ * float32 from attributes), nodes the plan marks float / skip, and If / Loop / Scan nodes stay
+ * float32; the bodies inside them are converted the same way, each with float32 at its edges
+ * (formal inputs, outputs and the outer tensors it reads), so a body never sees a float16 tensor
+ * its enclosing graph declared float32. onnxruntime's CPU provider runs the rest (it inserts its
+ * own Casts for float16 ops it has no CPU kernel for), and other providers run them natively.
  */
 import { floatToHalf } from '../data';
-import { mainGraph, type Model, type Node } from '../model';
+import { mainGraph, type Graph, type Model, type Node } from '../model';
 import type { QuantPlan } from './plan';
 import type { TensorInfo } from './preprocess';
-import { addInitializer, addValue, floatValues, freshName, makeNode, relink } from './rewrite/graph';
+import { addInitializer, addValue, dropUnusedInitializers, floatValues, freshName, makeNode, relink } from './rewrite/graph';
+import { allNames, namesReadIn, withOuterConstants, type NestedGraph } from './subgraphs';
 
 /** Kept float32: precision-sensitive or without float16 support. */
 export const FP16_BLOCK_LIST = new Set([
@@ -18,10 +21,12 @@ export const FP16_BLOCK_LIST = new Set([
   'RandomUniformLike', 'Multinomial', 'Bernoulli', 'NonMaxSuppression', 'TopK', 'RoiAlign', 'Resize', 'Upsample',
   'Range', 'CumSum', 'Min', 'Max', 'Loop', 'If', 'Scan',
 ]);
+// If / Loop / Scan stay float32 themselves: their bodies are converted one by one (convertFp16)
 
 export interface Fp16Result {
   convertedByOp: Record<string, number>;
-  leftFloat: { node: string; opType: string; reason: string }[];
+  /** `graph`: the body a node sits in (owner/attribute), absent for the main graph. */
+  leftFloat: { node: string; opType: string; reason: string; graph?: string }[];
   warnings: string[];
   casts: number;
 }
@@ -29,13 +34,34 @@ export interface Fp16Result {
 const FLOAT = 1;
 const FLOAT16 = 10;
 
+/** A nested graph to convert, with its tensor types (undefined: they could not be inferred). */
+export interface NestedFp16 { nested: NestedGraph; info: Map<string, TensorInfo> | undefined; plan?: QuantPlan }
+
 /**
- * Converts the main graph in place. `info` (run-time tensor types) tells which tensors are
- * float32; without it the declared value types and initializers are used.
+ * Converts the main graph in place, then the bodies in `nested` (outer ones first). `info`
+ * (run-time tensor types) tells which tensors are float32; without it the declared value types
+ * and initializers are used. Initializers nothing reads any more, in any graph, are dropped.
  */
-export function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, TensorInfo>, opts: { only?: Set<string> } = {}): Fp16Result {
-  const g = mainGraph(model);
-  const taken = new Set<string>();
+export async function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, TensorInfo>, opts: { only?: Set<string> } = {}, nested: NestedFp16[] = []): Promise<Fp16Result> {
+  const res = convertGraphFp16(mainGraph(model), plan, info, opts, allNames(model));
+  for (const n of nested) {
+    const where = n.nested.label;
+    if (!n.info) {
+      for (const node of n.nested.graph.nodes) res.leftFloat.push({ node: node.name, opType: node.opType, graph: where, reason: 'the types inside this body could not be inferred' });
+      continue;
+    }
+    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => convertGraphFp16(n.nested.graph, n.plan ?? { defaultPrecision: 'int8', decisions: [], warnings: [] }, n.info, opts, allNames(model)));
+    for (const [op, k] of Object.entries(r.convertedByOp)) res.convertedByOp[op] = (res.convertedByOp[op] ?? 0) + k;
+    for (const lf of r.leftFloat) res.leftFloat.push({ ...lf, graph: where });
+    res.casts += r.casts;
+  }
+  // float32 originals nothing reads any more (uses inside bodies count)
+  for (const g of [mainGraph(model), ...nested.map((n) => n.nested.graph)]) dropUnusedInitializers(model, g);
+  return res;
+}
+
+/** Converts one graph; its inputs, outputs and the outer tensors it reads stay float32. */
+function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo> | undefined, opts: { only?: Set<string> }, taken: Set<string>): Fp16Result {
   const dqOutputs = new Set(g.nodes.filter((n) => n.opType === 'DequantizeLinear').map((n) => n.outputs[0]));
   const isF32 = (t: string): boolean => {
     if (!t) return false;
@@ -51,13 +77,16 @@ export function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, Te
   const convertedByOp: Record<string, number> = {};
   const half = g.nodes.map((n) => {
     // decisions by name: after a QDQ rewrite the node list also holds the inserted Q/DQ nodes
-    const p = byName.get(n.name)?.precision;
+    // only the plan's overrides count: ops without a QDQ form are float in a plan's defaults,
+    // which says nothing about float16
+    const d = byName.get(n.name);
+    const p = d?.source === 'override' ? d.precision : undefined;
     if (opts.only && !(opts.only.has(n.name) && !n.nameSynthesised)) return false;
     let reason: string | undefined;
     if (p === 'float' || p === 'skip') reason = `marked ${p} in the plan`;
     else if (n.domain && n.domain !== 'ai.onnx') reason = `op ${n.domain}.${n.opType} is kept float32`;
+    else if (n.subgraphs.length) reason = 'it holds subgraphs: it stays float32 and their nodes are converted one by one';
     else if (FP16_BLOCK_LIST.has(n.opType)) reason = `${n.opType} is kept float32 (precision-sensitive or no float16 support)`;
-    else if (n.subgraphs.length) reason = 'nodes with subgraphs are kept float32';
     else if (![...n.inputs, ...n.outputs].some(isF32)) reason = 'no float32 inputs or outputs';
     if (reason) { leftFloat.push({ node: n.name, opType: n.opType, reason }); return false; }
     convertedByOp[n.opType] = (convertedByOp[n.opType] ?? 0) + 1;
@@ -66,7 +95,10 @@ export function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, Te
 
   const producer = new Map<string, number>();
   g.nodes.forEach((n, i) => { for (const o of n.outputs) if (o) producer.set(o, i); });
+  // tensors that keep float32 under their own name: graph outputs, and tensors the bodies of
+  // If / Loop nodes read from this scope (a body sees the name, not a Cast in front of it)
   const graphOutputs = new Set(g.outputs);
+  for (const n of g.nodes) for (const s of n.subgraphs) for (const x of namesReadIn(s)) graphOutputs.add(x);
   // float32 tensors whose home is float16: outputs of converted nodes (graph outputs are renamed)
   const homeHalf = new Set<string>();
   const renamed = new Map<string, string>();
@@ -134,28 +166,25 @@ export function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, Te
         if (isInit) return initToHalf(x);
         return castTo(x, FLOAT16, i);
       }
+      // the float32 original is there under its own name
+      if (renamed.has(x0)) return x0;
       if (homeHalf.has(x)) return castTo(x, FLOAT, i);
       return x;
     });
   });
-  // graph outputs produced in float16 come back to float32 under their own names
-  const tail: Node[] = [];
-  for (const [orig, h] of renamed) {
-    tail.push(makeNode('Cast', freshName(g, `${orig}_Cast`, taken), [h], [orig], '', { to: FLOAT }));
+  // tensors produced in float16 that must stay float32 come back under their own names, right
+  // after their producer (a body further down may read them)
+  const back = new Map<number, Node[]>();
+  for (const [orig, hname] of renamed) {
+    const p = producer.get(orig)!;
+    const l = back.get(p) ?? [];
+    l.push(makeNode('Cast', freshName(g, `${orig}_Cast`, taken), [hname], [orig], '', { to: FLOAT }));
+    back.set(p, l);
     casts++;
   }
   const nodes: Node[] = [...pre];
-  g.nodes.forEach((n, i) => { nodes.push(n); nodes.push(...(castNodes.get(i) ?? [])); });
-  nodes.push(...tail);
+  g.nodes.forEach((n, i) => { nodes.push(n); nodes.push(...(back.get(i) ?? []), ...(castNodes.get(i) ?? [])); });
   g.nodes = nodes;
-  // float32 initializers nothing reads any more
-  const used = new Set<string>(g.outputs);
-  for (const n of g.nodes) for (const x of n.inputs) used.add(x);
-  g.initializers = g.initializers.filter((nm) => {
-    if (used.has(nm)) return true;
-    g.values.delete(nm);
-    return false;
-  });
   relink(g);
   return { convertedByOp, leftFloat, warnings: [], casts };
 }

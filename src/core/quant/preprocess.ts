@@ -17,8 +17,11 @@ import { createSession, loadOrt, type OrtTensor } from '../runtime/ort';
 
 export interface TensorInfo {
   dtype: DType;
-  /** Sizes, or symbolic names (strings) / null where they depend on the inputs. */
-  shape: Dim[];
+  /**
+   * Sizes, or symbolic names (strings) / null where they depend on the inputs; null when even the
+   * rank is unknown (never taken for rank 0).
+   */
+  shape: Dim[] | null;
 }
 
 const STANDARD_DOMAINS = new Set(['', 'ai.onnx']);
@@ -201,7 +204,12 @@ export async function inferredTensorInfo(model: Model, sample: Sample): Promise<
     for (const m of session.outputMetadata) {
       if (!m.isTensor) continue;
       const dtype = ORT_DTYPES[m.type];
-      if (dtype) info.set(m.name, { dtype, shape: m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null)) });
+      if (!dtype) continue;
+      // onnxruntime reports shape [] both for a scalar and for a tensor whose rank it does not
+      // know: [] is a scalar only where the model declares rank 0
+      const declared = g.values.get(m.name)?.type?.shape;
+      const shape = m.shape.length === 0 && declared?.length !== 0 ? null : m.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : typeof d === 'string' && d ? d : null));
+      info.set(m.name, { dtype, shape });
     }
   } finally {
     await session.release().catch(() => undefined);

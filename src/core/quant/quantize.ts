@@ -7,16 +7,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { writeOnnx } from '../formats/onnx';
-import { mainGraph, type Model } from '../model';
+import { allGraphs, mainGraph, type Graph, type Model } from '../model';
 import { openModelFile } from '../open';
 import { detectQuantization, type QuantScheme } from '../summary';
-import { describeImagePreprocess, inputSpecsFromModel, openCalibrationData, prefetch, type CalibrationData, type LoadOptions } from '../data';
+import { describeImagePreprocess, inputSpecsFromModel, openCalibrationData, prefetch, type CalibrationData, type LoadOptions, type Sample } from '../data';
 import { createSession } from '../runtime/ort';
 import { createCalibrator, saveRanges, type CalibrationResult } from './calibrators';
 import { calibrateModel, throwIfAborted } from './calibrate';
-import { buildPlan, type NodeDecision, type QuantPlan } from './plan';
+import { buildGraphPlan, buildPlan, type NodeDecision, type PlanOptions, type QuantPlan } from './plan';
 import { cloneModel, foldWithOrt, inferredTensorInfo, type TensorInfo } from './preprocess';
-import { rewriteQdq, tensorsToCalibrate, type QdqResult, type WeightType } from './rewrite/qdq';
+import { rewriteQdq, tensorsToCalibrate, tensorsToCalibrateIn, type NestedQdq, type QdqResult, type WeightType } from './rewrite/qdq';
+import { nestedGraphs, nestedTensorInfo, withOuterConstants, type NestedGraph } from './subgraphs';
+import { checkOutputs, expectedSqnrDb, type OutputCheck } from './check';
+import { constantBytesTotal } from './size';
 import { defaultOpset } from './rewrite/graph';
 import { recipeToJson, type Recipe } from './recipe';
 import { convertFp16 } from './fp16';
@@ -62,14 +65,16 @@ export interface QuantizeSummary {
   sizeAfter: number;
   nodesBefore: number;
   nodesAfter: number;
-  /** Quantized (or converted) nodes per op type. */
+  /** Quantized (or converted) nodes per op type, nodes inside If / Loop bodies included. */
   quantizedByOp: Record<string, number>;
   quantizedCount: number;
-  /** Nodes left float, with why. */
-  leftFloat: { node: string; opType: string; reason: string }[];
+  /** Nodes left float, with why; `graph` names the body (node/attribute) a nested node sits in. */
+  leftFloat: { node: string; opType: string; reason: string; graph?: string }[];
   plan?: NodeDecision[];
   /** `batch`: samples per onnxruntime run (more than 1 when the model was checked to take batches). */
   calibration?: { samples: number; method: string; tensors: number; synthetic: boolean; batch: number };
+  /** The measured check: float and written model run on the same samples (check.ts). */
+  check: OutputCheck;
   warnings: string[];
   opset: number;
 }
@@ -102,7 +107,13 @@ export function checkOutputPath(source: string, out: string): void {
   }
 }
 
-const STEPS = { static: ['Reading the model', 'Pre-processing (folding)', 'Choosing tensors to calibrate', 'Calibrating', 'Inserting Q/DQ', 'Writing the model'], dynamic: ['Reading the model', 'Pre-processing (folding)', 'Quantizing weights', 'Writing the model'], fp16: ['Reading the model', 'Pre-processing (folding)', 'Converting to float16', 'Writing the model'] };
+const STEPS = {
+  static: ['Reading the model', 'Pre-processing (folding)', 'Choosing tensors to calibrate', 'Calibrating', 'Inserting Q/DQ', 'Writing the model', 'Checking the output'],
+  dynamic: ['Reading the model', 'Pre-processing (folding)', 'Quantizing weights', 'Writing the model', 'Checking the output'],
+  fp16: ['Reading the model', 'Pre-processing (folding)', 'Converting to float16', 'Writing the model', 'Checking the output'],
+};
+/** Samples the output check runs (held back from calibration when the data has more). */
+const CHECK_SAMPLES = 4;
 
 /** Quantizes the model at `source` into `out` as the recipe says. */
 export async function quantizeModel(source: string, out: string, opts: QuantizeOptions): Promise<QuantizeResult> {
@@ -135,9 +146,26 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
   early?.catch(() => undefined); // awaited (or closed) below
   try {
     next();
-    const model: Model = r.preprocess?.fold === false ? await cloneModel(original) : (await foldWithOrt(original)).model;
-
     const warnings: string[] = [];
+    let model: Model = r.preprocess?.fold === false ? await cloneModel(original) : (await foldWithOrt(original)).model;
+    // folding may copy constants into If / Loop bodies (one copy per branch): a model that grew
+    // is not used, whatever folding gained elsewhere
+    const grown = constantBytesTotal(model) - constantBytesTotal(original);
+    if (r.preprocess?.fold !== false && grown > 0) {
+      model = await cloneModel(original);
+      warnings.push(`Folding was not applied: it made the constants ${grown} bytes larger (onnxruntime copies constants into If / Loop bodies).`);
+    }
+    const nested = nestedGraphs(model);
+    const planOpts = (defaultPrecision?: 'int8' | 'int16'): PlanOptions => ({ defaultPrecision, overrides: r.plan, exclude: r.exclude, originalNames });
+    const known = new Set<string>();
+    for (const g of allGraphs(model)) for (const n of g.nodes) known.add(n.name);
+    /** Plans of the bodies (Scan bodies stay float). */
+    const nestedPlan = (ng: NestedGraph, def?: 'int8' | 'int16', why?: string): QuantPlan => {
+      const p = buildGraphPlan(ng.graph, planOpts(def), known, false);
+      const reason = why ?? (ng.owner.opType === 'Scan' ? 'Scan bodies are not quantized' : undefined);
+      if (reason) p.decisions = p.decisions.map((d) => ({ ...d, precision: 'float', source: 'default', reason }));
+      return p;
+    };
     const from = defaultOpset(model);
     // QuantizeLinear / DequantizeLinear exist from opset 10, DynamicQuantizeLinear from 11; raising
     // the label is safe when no op in the model changed form on the way
@@ -151,12 +179,14 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       bumpOpset(model, need.opset);
       warnings.push(`The opset was raised from ${from} to ${need.opset} for ${need.ops} (no op in the model changed form).`);
     }
-    const originalNames = new Set(mainGraph(original).nodes.map((n) => n.name));
+    const originalNames = new Set<string>();
+    for (const g of allGraphs(original)) for (const n of g.nodes) originalNames.add(n.name);
     let summaryPart: Pick<QuantizeSummary, 'quantizedByOp' | 'leftFloat' | 'plan' | 'calibration'>;
     let ranges: CalibrationResult | undefined;
     let qdq: QdqResult | undefined;
     let forwardMs = 0;
     let runs = 0;
+    let calibrated = 0;
 
     if (r.mode === 'static') {
       next();
@@ -181,6 +211,20 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       let run: Awaited<ReturnType<typeof calibrateModel>>;
       const limit = r.calibration?.limit ?? 200;
       const timing = { forwardMs: 0, runs: 0 };
+      const def16 = actType === 'int16' || actType === 'uint16' ? 'int16' : 'int8';
+      // bodies: their tensor types (onnxruntime on each body alone), plans and tensors to calibrate
+      const bodies: NestedQdq[] = [];
+      const wanted = new Map<Graph, string[]>();
+      if (nested.length) {
+        const infos = await nestedInfos(model, nested);
+        for (const ng of nested) {
+          const info = infos.get(ng.graph);
+          const plan = nestedPlan(ng, def16, info ? undefined : 'the types inside this body could not be inferred');
+          const nInfo = info ?? new Map<string, TensorInfo>();
+          bodies.push({ nested: ng, plan, info: nInfo });
+          wanted.set(ng.graph, await withOuterConstants(ng.graph, ng.scopes, () => tensorsToCalibrateIn(ng.graph, plan, nInfo)));
+        }
+      }
       try {
         const calibrator = createCalibrator({
           method, engine, movingAverage: r.calibration?.movingAverage, percentile: r.calibration?.percentile,
@@ -190,13 +234,13 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
         // every tensor's type and shape (declared, or inferred by onnxruntime) lets the plan pick what to calibrate
         const select = (info: Map<string, TensorInfo>): string[] => {
           if (perChannel) perChannel = raiseForPerChannel(model, defaultOpset(original), info, warnings);
-          plan = buildPlan(model, { defaultPrecision: r.defaultPrecision ?? (actType === 'int16' || actType === 'uint16' ? 'int16' : 'int8'), overrides: r.plan, exclude: r.exclude, originalNames });
+          plan = buildPlan(model, planOpts(r.defaultPrecision ?? def16));
           warnings.push(...plan.warnings);
           next();
           return tensorsToCalibrate(model, plan, info);
         };
         run = await calibrateModel(model, data, select, calibrator, {
-          signal, timing, limit, statsInWorker: !!pool,
+          signal, timing, limit, statsInWorker: !!pool, nested: wanted.size ? wanted : undefined,
           onSample: (n) => opts.onProgress?.({ step, steps: steps.length, label: steps[step - 1], fraction: Math.min(1, n / limit) }),
         });
       } finally {
@@ -204,6 +248,19 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       }
       forwardMs = timing.forwardMs; runs = timing.runs;
       ranges = run.result;
+      calibrated = run.samples;
+      // a body none of whose tensors any sample reached (a branch never taken) stays float, named
+      const never = new Set(run.nested.neverRan);
+      for (const b of bodies) {
+        // the body's own tensors (outer ones it reads may have run elsewhere)
+        const made = new Set(b.nested.graph.nodes.flatMap((n) => n.outputs));
+        const own = (wanted.get(b.nested.graph) ?? []).filter((t) => made.has(t));
+        if (own.length && own.every((t) => never.has(t))) {
+          b.plan = nestedPlan(b.nested, def16, 'its body never ran on the calibration data');
+          warnings.push(`${b.nested.label} never ran on the calibration data: its nodes stay float.`);
+        }
+      }
+      if (method !== 'minmax' && run.nested.calibrated.length) warnings.push(`${run.nested.calibrated.length} tensors inside If / Loop bodies were calibrated with MinMax (only their extremes leave the body).`);
 
       next();
       const wt: WeightType = r.weightType ?? (actType === 'int16' || actType === 'uint16' ? 'int16' : 'int8');
@@ -214,14 +271,14 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
         qdq = await rewriteQdq(model, plan!, run.info, ranges.tensors, {
           activationType: actType, weightType: wt, perChannel, engine: opts.workers === false ? undefined : poolEngine(wpool),
           symmetricActivations: r.symmetricActivations, symmetricWeights: r.symmetricWeights, reduceRange: r.reduceRange,
-        });
+        }, bodies);
       } finally {
         await wpool.close();
       }
       // nodes the plan marks fp16 run in float16 between Casts
       const fp16Nodes = new Set(plan!.decisions.filter((d) => d.precision === 'fp16').map((d) => d.node));
       if (fp16Nodes.size) {
-        const f = convertFp16(model, plan!, run.info, { only: fp16Nodes });
+        const f = await convertFp16(model, plan!, run.info, { only: fp16Nodes });
         const converted = new Set(Object.keys(f.convertedByOp).length ? [...fp16Nodes].filter((n) => !f.leftFloat.some((l) => l.node === n)) : []);
         for (const lf of qdq.leftFloat) if (converted.has(lf.node)) lf.reason = 'marked fp16: runs in float16';
         for (const lf of f.leftFloat) { const q = qdq.leftFloat.find((x) => x.node === lf.node); if (q) q.reason = `marked fp16, kept float32: ${lf.reason}`; }
@@ -230,7 +287,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       if (defaultOpset(model) >= 21) model.formatVersion = Math.max(model.formatVersion, 10);
       warnings.push(...qdq.warnings);
       summaryPart = {
-        calibration: { samples: run.samples, method, tensors: run.tensors.length, synthetic: data.synthetic, batch: run.batch },
+        calibration: { samples: run.samples, method, tensors: run.tensors.length + run.nested.calibrated.length, synthetic: data.synthetic, batch: run.batch },
         quantizedByOp: qdq.quantizedByOp, leftFloat: qdq.leftFloat, plan: plan!.decisions,
       };
     } else if (r.mode === 'dynamic') {
@@ -240,42 +297,121 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
         const softmax = mainGraph(model).nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType));
         raiseForPerChannel(model, defaultOpset(original), softmax ? await inferredTensorInfo(model, {}) : undefined, warnings);
       }
-      const plan = buildPlan(model, { overrides: r.plan, exclude: r.exclude, originalNames });
+      const plan = buildPlan(model, planOpts());
       warnings.push(...plan.warnings);
-      const d = quantizeDynamic(model, plan, { perChannel: !!r.perChannel, weightType: r.weightType === 'uint8' ? 'uint8' : 'int8' });
+      const d = await quantizeDynamic(model, plan, { perChannel: !!r.perChannel, weightType: r.weightType === 'uint8' ? 'uint8' : 'int8' }, nested.map((ng) => ({ nested: ng, plan: nestedPlan(ng) })));
       warnings.push(...d.warnings);
       summaryPart = { quantizedByOp: d.quantizedByOp, leftFloat: d.leftFloat, plan: plan.decisions };
     } else {
       next();
-      const plan = buildPlan(model, { overrides: r.plan, exclude: r.exclude, originalNames });
+      const plan = buildPlan(model, planOpts());
       warnings.push(...plan.warnings);
-      const f = convertFp16(model, plan, await typesForFp16(model, warnings));
+      const types = await typesForFp16(model, warnings);
+      const infos = nested.length && types ? await nestedInfos(model, nested, types) : new Map<Graph, Map<string, TensorInfo>>();
+      const f = await convertFp16(model, plan, types, {}, nested.map((ng) => ({ nested: ng, info: infos.get(ng.graph), plan: nestedPlan(ng) })));
       warnings.push(...f.warnings);
       summaryPart = { quantizedByOp: f.convertedByOp, leftFloat: f.leftFloat, plan: plan.decisions };
     }
 
+    const quantizedCount = Object.values(summaryPart.quantizedByOp).reduce((a, b) => a + b, 0);
+    if (quantizedCount === 0) throw nothingQuantized(source, r.mode, summaryPart.leftFloat);
     next();
     model.metadata = { ...model.metadata, 'quantlens.recipe': recipeToJson(r).trim(), 'quantlens.source': path.basename(source) };
     model.producer = model.producer || 'quantlens';
     await writeChecked(model, out, signal);
     // the ranges file is written only once the model is: a cancelled run leaves neither
     if (opts.rangesPath && ranges) await saveRanges(opts.rangesPath, ranges);
+
+    next();
+    const wide = r.mode === 'static' && (r.activationType === 'int16' || r.activationType === 'uint16');
+    const check = await measuredCheck(source, out, original, r, opts.baseDir, calibrated, expectedSqnrDb(r.mode, wide));
+    if (check.skipped) warnings.push(`The output check did not run: ${check.skipped}.`);
+    else if (check.poor) {
+      const worst = check.outputs.reduce((a, b) => (b.sqnrDb < a.sqnrDb ? b : a));
+      warnings.push(`Poor result: output '${worst.output}' is ${worst.sqnrDb.toFixed(1)} dB SQNR from the float model on ${check.samples} ${check.source} samples, below the ${check.thresholdDb} dB expected of ${r.mode}${wide ? ' int16' : ''} quantization${check.top1Agreement !== undefined ? ` (top-1 agreement ${(100 * check.top1Agreement).toFixed(0)} %)` : ''}. Check the calibration data, or keep the worst layers float.`);
+    }
     stageTimes[steps[step - 1]] = performance.now() - stageStart;
 
-    const quantizedCount = Object.values(summaryPart.quantizedByOp).reduce((a, b) => a + b, 0);
     const summary: QuantizeSummary = {
       mode: r.mode, source: path.resolve(source), output: path.resolve(out),
       sizeBefore, sizeAfter: fs.statSync(out).size, nodesBefore, nodesAfter: mainGraph(model).nodes.length,
       quantizedByOp: summaryPart.quantizedByOp, quantizedCount, leftFloat: summaryPart.leftFloat,
       ...(summaryPart.plan ? { plan: summaryPart.plan } : {}),
       ...(summaryPart.calibration ? { calibration: summaryPart.calibration } : {}),
-      warnings, opset: defaultOpset(model),
+      check, warnings, opset: defaultOpset(model),
     };
     if (opts.timing) Object.assign(opts.timing, { totalMs: performance.now() - t0, forwardMs, calibrationRuns: runs, stages: stageTimes });
     return { summary, ranges, qdq };
   } finally {
     // closes the data when an error came before calibration (which closes it itself)
     early?.then((d) => d.close(), () => undefined);
+  }
+}
+
+/** Types of every body's tensors, outer bodies first (each from its enclosing graph's). */
+async function nestedInfos(model: Model, nested: NestedGraph[], mainInfo?: Map<string, TensorInfo>): Promise<Map<Graph, Map<string, TensorInfo>>> {
+  const infos = new Map<Graph, Map<string, TensorInfo>>();
+  infos.set(mainGraph(model), mainInfo ?? await inferredTensorInfo(model, {}));
+  for (const ng of nested) {
+    const outer = infos.get(ng.scopes[ng.scopes.length - 1]);
+    const info = outer && await nestedTensorInfo(model, ng, outer);
+    if (info) infos.set(ng.graph, info);
+  }
+  return infos;
+}
+
+/** The refusal of a run that would change nothing: what stays float and why, bodies named. */
+function nothingQuantized(source: string, mode: string, leftFloat: QuantizeSummary['leftFloat']): ModelError {
+  const byReason = new Map<string, string[]>();
+  for (const f of leftFloat) {
+    const key = `${f.graph ? `in ${f.graph}: ` : ''}${f.reason}`;
+    const l = byReason.get(key) ?? [];
+    l.push(`${f.node} (${f.opType})`);
+    byReason.set(key, l);
+  }
+  const parts = [...byReason].slice(0, 6).map(([why, nodes]) => `${nodes.slice(0, 4).join(', ')}${nodes.length > 4 ? ` and ${nodes.length - 4} more` : ''}: ${why}`);
+  return new ModelError('unsupported', `Nothing in '${path.basename(source)}' can be quantized in ${mode} mode, so no model was written. What stays float: ${parts.join('; ')}${byReason.size > 6 ? '; ...' : ''}.`);
+}
+
+/**
+ * The output check's samples: calibration data the run did not use (held back), else the first
+ * samples of the data, else (no data) seeded random inputs; then both models run on them.
+ */
+async function measuredCheck(source: string, out: string, original: Model, r: Recipe, baseDir: string | undefined, calibrated: number, thresholdDb: number): Promise<OutputCheck> {
+  const c = r.calibration ?? {};
+  const inputs = inputSpecsFromModel(original);
+  const take = async (d: CalibrationData): Promise<Sample[]> => {
+    const got: Sample[] = [];
+    // leaving the loop returns the iterator, which closes the files
+    for await (const s of d) { got.push(s); if (got.length >= CHECK_SAMPLES) break; }
+    return got;
+  };
+  const fail = (why: string): OutputCheck => ({ source: 'synthetic', samples: 0, outputs: [], sqnrDb: NaN, thresholdDb, poor: false, ms: 0, skipped: why });
+  let samples: Sample[] = [];
+  let kind: OutputCheck['source'] = 'data';
+  try {
+    if (c.data) {
+      const p = baseDir && !path.isAbsolute(c.data) ? path.resolve(baseDir, c.data) : c.data;
+      const lo: LoadOptions = { inputs, scale: c.scale, image: c.image };
+      if (r.mode === 'static') {
+        samples = await take(await openCalibrationData(p, { ...lo, offset: (c.offset ?? 0) + calibrated, limit: CHECK_SAMPLES }));
+        kind = 'held-back';
+      }
+      if (!samples.length) {
+        samples = await take(await openCalibrationData(p, { ...lo, offset: c.offset, limit: CHECK_SAMPLES }));
+        kind = r.mode === 'static' ? 'calibration' : 'data';
+      }
+    } else {
+      samples = await take(await openCalibrationData(null, { inputs, limit: CHECK_SAMPLES, synthetic: { count: CHECK_SAMPLES, seed: (c.synthetic?.seed ?? 0) + 7919 } }));
+      kind = 'synthetic';
+    }
+  } catch (e) {
+    return fail(`no samples could be made for it (${(e as Error).message})`);
+  }
+  try {
+    return await checkOutputs(source, out, samples, kind, thresholdDb);
+  } catch (e) {
+    return { ...fail(`onnxruntime could not run both models on the same samples: ${(e as Error).message}`), source: kind };
   }
 }
 

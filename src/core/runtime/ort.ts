@@ -49,7 +49,7 @@ export async function createSession(
     const opts = { logSeverityLevel: 4 as const, ...options };
     return await (typeof bytes === 'string' ? ort.InferenceSession.create(bytes, opts) : ort.InferenceSession.create(bytes, opts));
   } catch (e) {
-    throw new ModelError('unsupported', `onnxruntime cannot load ${what}: ${firstLine(e)}`, { cause: e });
+    throw new ModelError('unsupported', `onnxruntime cannot load ${what}: ${ortMessage(e)}`, { cause: e });
   }
 }
 
@@ -60,11 +60,15 @@ export async function runSession(
   try {
     return (fetches ? await session.run(feeds, fetches as string[]) : await session.run(feeds)) as Record<string, OrtTensor>;
   } catch (e) {
-    throw new ModelError('unsupported', `onnxruntime failed to run ${what}: ${firstLine(e)}`, { cause: e });
+    throw new ModelError('unsupported', `onnxruntime failed to run ${what}: ${ortMessage(e)}`, { cause: e });
   }
 }
 
-export function firstLine(e: unknown): string {
+/**
+ * onnxruntime's message whole: it often names the node and the reason only after the first line
+ * (a message cut at a length or a line break lost the reason). Line breaks become spaces.
+ */
+export function ortMessage(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
-  return m.split('\n')[0].slice(0, 500);
+  return m.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
 }

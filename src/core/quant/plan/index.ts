@@ -5,7 +5,7 @@
  * op with no quantized form cannot be forced to int8/int16 (it stays float, with the reason).
  */
 import { ModelError } from '../../errors';
-import { mainGraph, type Model, type Node } from '../../model';
+import { allGraphs, mainGraph, type Graph, type Model, type Node } from '../../model';
 
 export type Precision = 'int8' | 'int16' | 'fp16' | 'float' | 'skip';
 export const PRECISIONS: readonly Precision[] = ['int8', 'int16', 'fp16', 'float', 'skip'];
@@ -100,23 +100,40 @@ export interface PlanOptions {
   originalNames?: Set<string>;
 }
 
-/** The default plan for a model, with overrides applied. Unknown override names are an error. */
+/** The default plan for a model's main graph, with overrides applied. Unknown override names are an error. */
 export function buildPlan(model: Model, opts: PlanOptions = {}): QuantPlan {
-  const g = mainGraph(model);
+  return buildGraphPlan(mainGraph(model), opts, allNodeNames(model));
+}
+
+/** Node names of every graph of the model (overrides may name nodes inside If / Loop bodies). */
+function allNodeNames(model: Model): Set<string> {
+  const names = new Set<string>();
+  for (const g of allGraphs(model)) for (const n of g.nodes) names.add(n.name);
+  return names;
+}
+
+/**
+ * The plan of one graph (the main graph, or a body nested in it). `known` holds every node name
+ * an override may name; overrides naming nodes of other graphs are left to those graphs' plans
+ * (reportFolded: only the main graph's plan reports overrides whose node was folded away).
+ */
+export function buildGraphPlan(g: Graph, opts: PlanOptions = {}, known?: Set<string>, reportFolded = true): QuantPlan {
   const def = opts.defaultPrecision ?? 'int8';
   const names = new Set(g.nodes.map((n) => n.name));
+  const everywhere = known ?? names;
   const warnings: string[] = [];
   // Pre-processing renames fused nodes 'original/FusionName' and removes folded ones: an override
   // follows its node into the fusion, and one for a node folded away is reported, not an error.
   const resolved: Record<string, Precision> = {};
+  const unknown: string[] = [];
   for (const [name, p] of Object.entries(opts.overrides ?? {})) {
     if (names.has(name)) { resolved[name] = p; continue; }
     const fused = g.nodes.find((n) => n.name.startsWith(`${name}/`));
     if (fused) { resolved[fused.name] = p; continue; }
-    if (opts.originalNames?.has(name)) { warnings.push(`Node '${name}' was folded away by pre-processing; its ${p} override has no node to apply to.`); continue; }
-    resolved[name] = p;
+    if (everywhere.has(name)) continue;
+    if (opts.originalNames?.has(name)) { if (reportFolded) warnings.push(`Node '${name}' was folded away by pre-processing; its ${p} override has no node to apply to.`); continue; }
+    unknown.push(name);
   }
-  const unknown = Object.keys(resolved).filter((n) => !names.has(n));
   if (unknown.length) {
     throw new ModelError('unsupported', `The precision plan names node${unknown.length > 1 ? 's' : ''} the model does not have: ${unknown.slice(0, 5).map((n) => `'${n}'`).join(', ')}${unknown.length > 5 ? ', ...' : ''}.`);
   }
@@ -135,10 +152,10 @@ export function buildPlan(model: Model, opts: PlanOptions = {}): QuantPlan {
       }
       return { node: n.name, opType: n.opType, precision: o, source: 'override', ...(o === 'float' || o === 'skip' ? { reason: `marked ${o} in the plan` } : {}) };
     }
+    if (n.subgraphs.length) return { node: n.name, opType: n.opType, precision: 'float', source: 'default', reason: 'its subgraphs are planned node by node' };
     if (!spec) return { node: n.name, opType: n.opType, precision: 'float', source: 'default', reason: n.domain ? `op ${n.domain}.${n.opType} is not quantized` : `${n.opType} has no quantized (QDQ) form` };
     if (exclude.has(n.name) || exclude.has(n.opType)) return { node: n.name, opType: n.opType, precision: 'float', source: 'default', reason: 'excluded by the run options' };
     if (opTypes && !opTypes.has(n.opType)) return { node: n.name, opType: n.opType, precision: 'float', source: 'default', reason: `${n.opType} is not among the op types to quantize` };
-    if (n.subgraphs.length) return { node: n.name, opType: n.opType, precision: 'float', source: 'default', reason: 'nodes with subgraphs are not quantized' };
     return { node: n.name, opType: n.opType, precision: def, source: 'default' };
   });
   return { defaultPrecision: def, decisions, warnings };

@@ -19,6 +19,7 @@ import {
   addInitializer, addValue, defaultOpset, dropUnusedInitializers, ensureOpset, f32Bytes, floatValues,
   freshName, makeNode, pruneValues, relink, zeroPointBytes,
 } from './graph';
+import { allNames, withOuterConstants, type NestedGraph } from '../subgraphs';
 
 export type ActivationType = 'int8' | 'uint8' | 'int16' | 'uint16';
 export type WeightType = 'int8' | 'uint8' | 'int4' | 'int16';
@@ -61,8 +62,8 @@ export interface QdqResult {
   /** Quantized nodes per op type. */
   quantizedByOp: Record<string, number>;
   quantizedNodes: string[];
-  /** Nodes left float, with the reason. */
-  leftFloat: { node: string; opType: string; reason: string }[];
+  /** Nodes left float, with the reason; `graph`: the body a node sits in, absent for the main graph. */
+  leftFloat: { node: string; opType: string; reason: string; graph?: string }[];
   activations: TensorQuant[];
   weights: WeightQuant[];
   warnings: string[];
@@ -82,7 +83,11 @@ const is16 = (t: string): boolean => t === 'int16' || t === 'uint16';
  * writes, except those that take their parameters from their input (see paramsSource).
  */
 export function tensorsToCalibrate(model: Model, plan: QuantPlan, info: Map<string, TensorInfo>): string[] {
-  const g = mainGraph(model);
+  return tensorsToCalibrateIn(mainGraph(model), plan, info);
+}
+
+/** tensorsToCalibrate for one graph (the main graph or a body nested in it). */
+export function tensorsToCalibrateIn(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo>): string[] {
   const sel = selectActivations(g, plan, info);
   const source = paramsSource(g, plan, sel);
   return [...sel.keys()].filter((t) => source(t) === undefined);
@@ -156,9 +161,31 @@ function selectActivations(g: Graph, plan: QuantPlan, info: Map<string, TensorIn
  * Rewrites the main graph of `model` in place. `ranges` holds the calibrated range of every
  * tensor tensorsToCalibrate() named.
  */
-export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions): Promise<QdqResult> {
+export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions, nested: NestedQdq[] = []): Promise<QdqResult> {
+  const res = await rewriteGraphQdq(model, mainGraph(model), plan, info, ranges, opts);
+  for (const n of nested) {
+    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => rewriteGraphQdq(model, n.nested.graph, n.plan, n.info, ranges, opts));
+    for (const [op, k] of Object.entries(r.quantizedByOp)) res.quantizedByOp[op] = (res.quantizedByOp[op] ?? 0) + k;
+    res.quantizedNodes.push(...r.quantizedNodes);
+    for (const lf of r.leftFloat) res.leftFloat.push({ ...lf, graph: n.nested.label });
+    res.activations.push(...r.activations);
+    res.weights.push(...r.weights);
+    res.warnings.push(...r.warnings);
+    res.usedMicrosoftDomain ||= r.usedMicrosoftDomain;
+  }
+  // the float originals nothing reads any more, in any graph (uses inside bodies count)
+  for (const g of [mainGraph(model), ...nested.map((n) => n.nested.graph)]) {
+    dropUnusedInitializers(model, g);
+    pruneValues(g);
+  }
+  return res;
+}
+
+/** A body to rewrite, with its plan and tensor types (its ranges are in the shared map). */
+export interface NestedQdq { nested: NestedGraph; plan: QuantPlan; info: Map<string, TensorInfo> }
+
+async function rewriteGraphQdq(model: Model, g: Graph, plan: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions): Promise<QdqResult> {
   const engine = opts.engine ?? inThreadEngine;
-  const g = mainGraph(model);
   if (plan.decisions.length !== g.nodes.length) throw new ModelError('corrupt', 'The precision plan does not match the model (node count differs).');
   const opset = defaultOpset(model);
   if (opset < 10) throw new ModelError('unsupported', `The model uses opset ${opset}; QuantizeLinear / DequantizeLinear need opset 10 or later. Convert the model to a newer opset first.`);
@@ -172,7 +199,7 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
   const act16: ActivationType = opts.activationType16 ?? (opts.activationType === 'uint8' || opts.activationType === 'uint16' ? 'uint16' : 'int16');
   const w16 = opts.weightType16 ?? 'int16';
   const warnings: string[] = [];
-  const taken = new Set<string>();
+  const taken = allNames(model);
   const prec = plan.decisions.map((d) => d.precision);
   const quantized = (i: number): boolean => prec[i] === 'int8' || prec[i] === 'int16';
 
@@ -191,7 +218,8 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
     const p = computeScaleZeroPoint(r.min, r.max, type, { symmetric: !!opts.symmetricActivations });
     return { tensor: t, type, scale: p.scale, zeroPoint: p.zeroPoint };
   };
-  const order: string[] = [...g.inputs.filter((t) => sel.has(t))];
+  // tensors from outside this graph (inputs, or in a body the outer tensors it reads) first
+  const order: string[] = [...sel.keys()].filter((t) => !producers.has(t));
   for (const n of g.nodes) for (const o of n.outputs) if (sel.has(o)) order.push(o);
   const sourceOf = paramsSource(g, plan, sel);
   for (const t of order) {
@@ -261,6 +289,7 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
   const quantizedByOp: Record<string, number> = {};
   const quantizedNodes: string[] = [];
   const leftFloat: QdqResult['leftFloat'] = [];
+  const biasAdd = new Map<number, string>(); // node index -> float bias applied by an Add after it
   for (let i = 0; i < g.nodes.length; i++) {
     const n = g.nodes[i];
     const d = plan.decisions[i];
@@ -301,7 +330,13 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
         const perCh = wq.scales.length > 1 && wq.scales.length === bias.length;
         const qb = quantizeBias(bias, inP.scale, perCh ? wq.scales : [wq.scales[0]]);
         if (qb.saturated) {
-          warnings.push(`Bias '${bName}' of '${n.name}' does not fit int32 at scale input x weight; it stays float.`);
+          // a float bias beside DQ'd input and weight is quantized by onnxruntime itself (see
+          // README, known issues) without a range check, which wraps it: the bias goes to an Add
+          const rank = n.opType === 'Gemm' ? 1 : Math.max(1, (g.values.get(n.inputs[1])?.constant?.shape.length ?? 3) - 1);
+          const addB = freshName(g, `${bName}_add`, taken);
+          addInitializer(g, addB, 'float32', rank === 1 ? c.shape.slice() : [bias.length, ...new Array<number>(rank - 1).fill(1)], f32Bytes(bias));
+          biasAdd.set(i, addB);
+          warnings.push(`Bias '${bName}' of '${n.name}' does not fit int32 at scale input x weight; it stays float, added after the ${n.opType}.`);
         } else {
           const qName = freshName(g, `${bName}_q`, taken);
           const sName = freshName(g, `${bName}_s`, taken);
@@ -358,7 +393,7 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
   for (const n of g.nodes) for (const x of n.inputs) if (x) readers.add(x);
   const origIn0 = g.nodes.map((n) => n.inputs[0] ?? '');
   const nodes: Node[] = [...weightNodes];
-  for (const t of g.inputs) if (params.has(t)) nodes.push(...pairFor(t));
+  for (const t of order) if (!producers.has(t) && params.has(t)) nodes.push(...pairFor(t));
   g.nodes.forEach((n, i) => {
     const own = rename.get(i);
     if (prec[i] !== 'skip') {
@@ -386,6 +421,15 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
       return;
     }
     nodes.push(n);
+    const addB = biasAdd.get(i);
+    if (addB) {
+      const y = n.outputs[0];
+      const raw = freshName(g, `${y}_nobias`, taken);
+      addValue(g, raw, null, null);
+      n.inputs = n.inputs.slice(0, 2);
+      n.outputs = [raw, ...n.outputs.slice(1)];
+      nodes.push(makeNode('Add', freshName(g, `${n.name}_bias_Add`, taken), [raw, addB], [y]));
+    }
     // a tensor only the graph output reads needs no Q/DQ (nothing would read the DQ)
     for (const o of n.outputs) if (o && params.has(o) && readers.has(o)) nodes.push(...pairFor(o));
   });
@@ -393,9 +437,7 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
   const read = new Set<string>(g.outputs);
   for (const n of nodes) for (const x of n.inputs) if (x) read.add(x);
   g.nodes = nodes.filter((n) => !(n.nameSynthesised && n.opType === 'DequantizeLinear' && !read.has(n.outputs[0])));
-  dropUnusedInitializers(model, g);
   if (usedMs) ensureOpset(model, 'com.microsoft', 1);
-  pruneValues(g);
   relink(g);
   return {
     quantizedByOp, quantizedNodes, leftFloat, warnings, usedMicrosoftDomain: usedMs,
