@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, isModelError } from '../core/errors';
 import { openModelFile } from '../core/open';
-import { summarize, type ModelSummary } from '../core/summary';
-import { formatShape } from '../core/model';
+import { summarize } from '../core/summary';
+import { formatSummaryText } from '../core/summaryText';
 import { VERSION } from '../core/version';
 import { QUANTIZE_HELP } from './quantizeHelp';
 
@@ -131,7 +131,7 @@ async function inspect(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('inspect takes exactly one model path.');
   const model = await openModelFile(positionals[0]);
   const summary = summarize(model);
-  process.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(positionals[0], summary));
+  process.stdout.write(values.json ? JSON.stringify(summary, null, 2) + '\n' : formatSummaryText(path.basename(positionals[0]), summary));
   return 0;
 }
 
@@ -149,21 +149,6 @@ async function convert(args: string[]): Promise<number> {
   await writeModelFile(model, dst);
   process.stdout.write(`wrote ${dst}\n`);
   return 0;
-}
-
-function formatSummary(file: string, s: ModelSummary): string {
-  const lines: string[] = [];
-  lines.push(`${path.basename(file)}: ${s.format.toUpperCase()} ${s.format === 'onnx' ? `opset ${s.opsetOrVersion}, IR ${s.formatVersion}` : `schema v${s.formatVersion}`}${s.producer ? `, producer ${s.producer}` : ''}`);
-  lines.push(`  nodes: ${s.nodeCount} (main graph ${s.mainGraphNodeCount}, subgraphs ${s.subgraphCount})`);
-  lines.push(`  parameters: ${s.parameterCount.toLocaleString('en-US')} in ${s.initializerCount} initializers; file ${s.fileSize} bytes`);
-  lines.push(`  quantization: ${s.quantization.scheme}`);
-  for (const [label, list] of [['inputs', s.inputs], ['outputs', s.outputs]] as const) {
-    lines.push(`  ${label}:`);
-    for (const io of list) lines.push(`    ${io.name}: ${io.dtype}${formatShape(io.shape)}`);
-  }
-  lines.push('  ops:');
-  for (const [op, n] of Object.entries(s.opHistogram).sort((a, b) => b[1] - a[1])) lines.push(`    ${op} ${n}`);
-  return lines.join('\n') + '\n';
 }
 
 if (require.main === module) {

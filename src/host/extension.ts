@@ -4,6 +4,8 @@
  */
 import * as vscode from 'vscode';
 import type { ModelSummary } from '../core/summary';
+import { ActiveModelContext, modelSummaryFor } from './commandsContext';
+import { SummaryDocuments } from './commandsSummary';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import { fixStartupRace, reopenModelTabs } from './startupRace';
@@ -20,30 +22,36 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const provider = ModelEditorProvider.register(context, log);
 
   fixStartupRace(context, VIEW_TYPE, log);
+  const active = new ActiveModelContext(provider);
+  const summaries = new SummaryDocuments();
 
   context.subscriptions.push(
+    active,
+    summaries,
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.quantizeModel', (uri?: vscode.Uri, args?: QuantizeCommandArgs) =>
-      quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args)),
+      quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, {
+        summaryOf: (u) => modelSummaryFor(provider, u),
+        notQuantizable: (u) => active.markNotQuantizable(u),
+      }, args)),
     vscode.commands.registerCommand('quantlens.openModel', async (uri?: vscode.Uri) => {
       const target = uri ?? (await pickModelFile());
       if (target) await vscode.commands.executeCommand('vscode.openWith', target, VIEW_TYPE);
     }),
     vscode.commands.registerCommand('quantlens.showModelSummary', async () => {
-      const active = provider.activeEditor;
-      if (!active) {
+      const editor = provider.activeEditor;
+      if (!editor) {
         void vscode.window.showInformationMessage('QuantLens: open a .onnx or .tflite model first.');
         return undefined;
       }
-      await active.document.loaded;
-      const state = active.document.state;
+      await editor.document.loaded;
+      const state = editor.document.state;
       if (state.kind === 'error') {
         void vscode.window.showErrorMessage(`QuantLens: ${state.message}`);
         return undefined;
       }
       if (state.kind !== 'loaded') return undefined;
-      log.info(`Summary of ${active.document.uri.fsPath}:\n${JSON.stringify(state.summary, null, 2)}`);
-      log.show(true);
+      await summaries.show(editor.document.uri, state.summary);
       return state.summary;
     }),
   );

@@ -1,6 +1,7 @@
 /**
- * `QuantLens: Quantize Model…`: asks what to do (or takes it as arguments), runs the core's
- * quantizer in a worker thread with progress and cancel, and offers to open the result.
+ * `QuantLens: Quantize Model…`: checks what it can first (trust, format, whether the model is
+ * already quantized), then asks what to do (or takes it as arguments), runs the core's quantizer in
+ * a worker thread with progress and cancel, and offers to open the result.
  * Quantizing runs the model, so it needs a trusted workspace.
  */
 import * as path from 'node:path';
@@ -8,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import type { QuantizeSummary } from '../core/quant/quantize';
 import type { Recipe } from '../core/quant/recipe';
+import type { ModelSummary } from '../core/summary';
+import { quantizeRefusal, splitNotes } from './commandsChecks';
 import type { QuantizeJobFromHost, QuantizeJobToHost } from './worker/quantizeJobProtocol';
 
 export interface QuantizeCommandArgs {
@@ -19,6 +22,14 @@ export interface QuantizeCommandArgs {
   recipePath?: string;
   /** Folder relative data paths in the recipe resolve against. */
   baseDir?: string;
+}
+
+/** What the command needs from the rest of the host. */
+export interface QuantizeCommandHost {
+  /** The model's summary (from its open editor, or read for the check); rejects when it cannot be read. */
+  summaryOf(uri: vscode.Uri): Promise<ModelSummary>;
+  /** Told about a model found not to be quantizable. */
+  notQuantizable(uri: vscode.Uri): void;
 }
 
 interface ModeChoice extends vscode.QuickPickItem {
@@ -95,7 +106,9 @@ function runJob(extensionPath: string, start: QuantizeJobFromHost & { type: 'sta
   });
 }
 
-export async function quantizeCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: QuantizeCommandArgs = {}): Promise<QuantizeSummary | undefined> {
+export async function quantizeCommand(
+  context: vscode.ExtensionContext, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, host: QuantizeCommandHost, args: QuantizeCommandArgs = {},
+): Promise<QuantizeSummary | undefined> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showErrorMessage('QuantLens: quantizing runs the model, which needs a trusted workspace. Trust this workspace first.');
     return undefined;
@@ -104,8 +117,23 @@ export async function quantizeCommand(context: vscode.ExtensionContext, log: vsc
     void vscode.window.showErrorMessage('QuantLens: open a local .onnx model (or pick one in the explorer) to quantize it.');
     return undefined;
   }
+  const name = path.basename(model.fsPath);
   if (!model.path.toLowerCase().endsWith('.onnx')) {
-    void vscode.window.showErrorMessage('QuantLens: only ONNX models can be quantized so far.');
+    host.notQuantizable(model);
+    void vscode.window.showErrorMessage(`QuantLens: '${name}' is not an ONNX model; QuantLens quantizes ONNX models only.`);
+    return undefined;
+  }
+  // Everything the model itself can refuse is checked before the first question.
+  let refusal: string | undefined;
+  try {
+    refusal = quantizeRefusal(name, await host.summaryOf(model));
+  } catch (e) {
+    refusal = `'${name}' cannot be quantized: ${(e as Error).message}`;
+  }
+  if (refusal) {
+    host.notQuantizable(model);
+    void vscode.window.showErrorMessage(`QuantLens: ${refusal}`);
+    log.warn(`Not quantizing ${model.fsPath}: ${refusal}`);
     return undefined;
   }
   let recipe = args.recipe;
@@ -131,11 +159,15 @@ export async function quantizeCommand(context: vscode.ExtensionContext, log: vsc
       (progress, token) => runJob(context.extensionPath, start, progress, token),
     );
     log.info(`Quantized ${model.fsPath} -> ${summary.output}\n${JSON.stringify(summary, null, 2)}`);
-    for (const w of summary.warnings) log.warn(w);
-    // warnings (synthetic data, default image pre-processing, per-tensor fallbacks) change what the
-    // result is worth, so they are shown, not only logged
-    const w = summary.warnings;
-    const text = `QuantLens: ${describe(summary)}${w.length === 1 ? ` ${w[0]}` : w.length ? ` ${w.length} warnings: see the QuantLens output.` : ''}`;
+    host.notQuantizable(vscode.Uri.file(summary.output));
+    // Warnings (synthetic data, default image pre-processing, per-tensor fallbacks) change what the
+    // result is worth, so they are shown as warnings; notes that only inform keep the message an
+    // information.
+    const { info, warnings: w } = splitNotes(summary.warnings);
+    for (const n of info) log.info(n);
+    for (const n of w) log.warn(n);
+    const notes = w.length === 1 ? ` ${w[0]}` : w.length ? ` ${w.length} warnings: see the QuantLens output.` : info.length ? ` ${info.join(' ')}` : '';
+    const text = `QuantLens: ${describe(summary)}${notes}`;
     const shown = w.length ? vscode.window.showWarningMessage(text, 'Open', 'Show Warnings') : vscode.window.showInformationMessage(text, 'Open');
     void shown.then((choice) => {
       if (choice === 'Open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor');

@@ -32,7 +32,10 @@ fs.copyFileSync(
 );
 
 fs.copyFileSync(path.join(sharedModels, 'data', 'mnist', 't10k-images-idx3-ubyte.gz'), path.join(workspace, 't10k-images-idx3-ubyte.gz'));
+fs.copyFileSync(path.join(sharedModels, 'onnx', 'mnist', 'mnist-12-int8.onnx'), path.join(workspace, 'mnist-12-int8.onnx'));
 
+// *.workbench.js tests ask a Playwright harness about menus and notifications (suite/probe.ts);
+// desktop VS Code has no such harness here, so only the *.suite.js files run.
 // This config module lives as long as the vscode-test process, which ends after the tests.
 process.on('exit', () => fs.rmSync(workspace, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
 /**
  * Compiles the integration suite and the test-runner extension into out/integration/ (git-ignored):
- *   out/integration/suite/index.js, out/integration/suite/*.suite.js  (mocha; 'vscode' external)
+ *   out/integration/suite/index.js, out/integration/suite/*.suite.js, *.workbench.js  (mocha; 'vscode' external)
  *   out/integration/runner/extension.js + package.json                 (the test-runner extension)
  * The same suite files run in code-server (through the runner) and in desktop VS Code (through
  * @vscode/test-cli, see .vscode-test.mjs). CLI: `node --import tsx test/integration/build.ts`.
@@ -19,7 +19,7 @@ export async function buildIntegration(): Promise<void> {
   const suiteDir = path.join(INTEGRATION_DIR, 'suite');
   const suiteEntries = fs
     .readdirSync(suiteDir)
-    .filter((f) => f === 'index.ts' || f.endsWith('.suite.ts') || f.endsWith('.bench.ts'))
+    .filter((f) => f === 'index.ts' || f.endsWith('.suite.ts') || f.endsWith('.workbench.ts') || f.endsWith('.bench.ts'))
     .map((f) => path.join(suiteDir, f));
   fs.rmSync(OUT_DIR, { recursive: true, force: true });
   await build({

@@ -20,6 +20,7 @@ import {
   type Session,
 } from './harness';
 import type { RunnerConfig } from './runner/extension';
+import { answerWorkbenchQuestions } from './workbench';
 import type { SuiteReport } from './suite/index';
 
 /** From code-server start to the report: the suite itself takes well under a minute. */
@@ -30,11 +31,14 @@ async function runInCodeServer(): Promise<SuiteReport> {
   const workspace = prepareWorkspace({
     'mnist-12.onnx': SAMPLE_MNIST,
     'hello_world_float.tflite': SHARED_TFLITE,
+    'mnist-12-int8.onnx': path.join(SHARED_MODELS, 'onnx', 'mnist', 'mnist-12-int8.onnx'),
     't10k-images-idx3-ubyte.gz': path.join(SHARED_MODELS, 'data', 'mnist', 't10k-images-idx3-ubyte.gz'),
   });
   const resultsDir = makeTempDir('ql-results-');
   const results = path.join(resultsDir, 'results.json');
-  const config: RunnerConfig = { suite: SUITE_ENTRY, results, timeoutMs: 60_000 };
+  const probeDir = path.join(resultsDir, 'probe');
+  fs.mkdirSync(probeDir);
+  const config: RunnerConfig = { suite: SUITE_ENTRY, results, timeoutMs: 60_000, probeDir };
   let session: Session | undefined;
   try {
     session = await startSession({
@@ -63,7 +67,8 @@ async function runInCodeServer(): Promise<SuiteReport> {
             `code-server log in ${TEST_RESULTS_DIR}.\n${server.output().slice(-4000)}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await answerWorkbenchQuestions(session.page, probeDir);
+      await new Promise((r) => setTimeout(r, 100));
     }
     const report = JSON.parse(fs.readFileSync(results, 'utf8')) as SuiteReport;
     fs.mkdirSync(TEST_RESULTS_DIR, { recursive: true });

@@ -8,12 +8,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import type { RunOptions, SuiteReport } from '../suite/index';
+import { PROBE_ENV } from '../suite/probe';
 
 export interface RunnerConfig extends RunOptions {
   /** Absolute path of the compiled suite entry (out/integration/suite/index.js). */
   suite: string;
   /** Where to write the SuiteReport JSON. */
   results: string;
+  /** Folder through which the suite asks the harness about the workbench UI (suite/workbench.ts). */
+  probeDir?: string;
 }
 
 function writeReport(file: string, report: SuiteReport): void {
@@ -25,6 +28,7 @@ function writeReport(file: string, report: SuiteReport): void {
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const config = JSON.parse(fs.readFileSync(path.join(context.extensionPath, 'runner-config.json'), 'utf8')) as RunnerConfig;
   let report: SuiteReport;
+  if (config.probeDir) process.env[PROBE_ENV] = config.probeDir;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const suite = require(config.suite) as typeof import('../suite/index');
