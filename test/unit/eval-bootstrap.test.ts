@@ -1,7 +1,7 @@
 /** Paired bootstrap intervals: hand-worked small cases, exact properties and coverage on synthetic data. */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { bootstrapDistribution, bootstrapInterval, pairedDeltaInterval, quantile, resampleCounts } from '../../src/core/eval/bootstrap';
+import { drawState, bootstrapDistribution, bootstrapInterval, bootstrapIntervals, meanDifference, pairedDeltaInterval, quantile, resampleCounts } from '../../src/core/eval/bootstrap';
 import { mean } from '../../src/core/eval/metrics';
 import { mulberry32 } from '../../src/core/random';
 
@@ -13,9 +13,16 @@ test('quantile interpolates between order statistics (R type 7)', () => {
   assert.ok(Number.isNaN(quantile([], 0.5)));
 });
 
-test('a resample draws n indices', () => {
-  const c = resampleCounts(mulberry32(3), new Uint32Array(50));
+test('a resample draws n indices, from mulberry32\'s sequence; grouped draws are the same draws counted per group', () => {
+  const c = resampleCounts(drawState(3), new Uint32Array(50));
   assert.equal(c.reduce((a, b) => a + b, 0), 50);
+  const rnd = mulberry32(3);
+  const expected = new Uint32Array(50);
+  for (let j = 0; j < 50; j++) expected[Math.floor(rnd() * 50)]++;
+  assert.deepEqual(c, expected);
+  const groupOf = Int32Array.from({ length: 50 }, (_, i) => i % 3);
+  const g = resampleCounts(drawState(3), new Uint32Array(3), groupOf);
+  assert.deepEqual([...g], [0, 1, 2].map((k) => c.reduce((s, x, i) => s + (i % 3 === k ? x : 0), 0)));
 });
 
 test('n = 2, differences [1, 0]: resample means 0, 1/2, 1 with chances 1/4, 1/2, 1/4, so the 95 % interval is [0, 1]', () => {
@@ -80,4 +87,16 @@ test('coverage: on 300 synthetic paired datasets with a known accuracy drop, abo
   // paired differences have sd ~ sqrt(0.1 - 0.06^2) / sqrt(200) = 0.022: a 95 % interval is ~0.086 wide
   assert.ok(coverage >= 0.9 && coverage <= 0.99, `coverage ${coverage}`);
   assert.ok(Math.abs(width / trials - 0.086) < 0.01, `mean width ${width / trials}`);
+});
+
+test('shared resamples give each statistic the interval it gets alone; meanDifference equals the difference of weighted means', () => {
+  const rnd = mulberry32(11);
+  const a = Array.from({ length: 300 }, () => (rnd() < 0.9 ? 1 : 0));
+  const b = a.map((x) => (rnd() < 0.05 ? 1 - x : x));
+  const stats = [(w: Uint32Array) => mean(a, w), (w: Uint32Array) => mean(a, w) - mean(b, w), meanDifference(a, b)];
+  const together = bootstrapIntervals(300, stats, { resamples: 500, seed: 3 });
+  stats.forEach((s, k) => assert.deepEqual(together[k], bootstrapInterval(300, s, { resamples: 500, seed: 3 })));
+  assert.ok(Math.abs(together[1].low - together[2].low) < 1e-12 && Math.abs(together[1].high - together[2].high) < 1e-12);
+  const w = resampleCounts(drawState(5), new Uint32Array(300));
+  assert.ok(Math.abs(meanDifference(a, b)(w) - (mean(a, w) - mean(b, w))) < 1e-12);
 });

@@ -81,24 +81,27 @@ export function confusionMatrix(labels: ArrayLike<number>, preds: ArrayLike<numb
   return m;
 }
 
-/** Per class of the matrix: true positives, false positives, false negatives. */
-function classCounts(m: ArrayLike<number>, classes: number): { tp: Float64Array; fp: Float64Array; fn: Float64Array } {
+export interface ClassCounts {
+  tp: Float64Array;
+  fp: Float64Array;
+  fn: Float64Array;
+}
+
+/** Per class: true positives, false positives, false negatives (one pass over the samples). */
+export function classCounts(labels: ArrayLike<number>, preds: ArrayLike<number>, classes: number, weights?: Weights): ClassCounts {
   const tp = new Float64Array(classes);
   const fp = new Float64Array(classes);
   const fn = new Float64Array(classes);
-  for (let t = 0; t < classes; t++) {
-    for (let p = 0; p < classes; p++) {
-      const x = m[t * classes + p];
-      if (t === p) tp[t] += x;
-      else { fn[t] += x; fp[p] += x; }
-    }
+  for (let i = 0; i < labels.length; i++) {
+    const wi = w(weights, i);
+    if (labels[i] === preds[i]) tp[labels[i]] += wi;
+    else { fn[labels[i]] += wi; fp[preds[i]] += wi; }
   }
   return { tp, fp, fn };
 }
 
 /** Recall of each class (TP / (TP + FN)); null for a class with no true samples. */
-export function perClassRecall(m: ArrayLike<number>, classes: number): (number | null)[] {
-  const { tp, fn } = classCounts(m, classes);
+export function perClassRecall({ tp, fn }: ClassCounts): (number | null)[] {
   return Array.from(tp, (x, c) => (x + fn[c] > 0 ? x / (x + fn[c]) : null));
 }
 
@@ -106,11 +109,10 @@ export function perClassRecall(m: ArrayLike<number>, classes: number): (number |
  * Macro F1: the unweighted mean over classes of F1 = 2TP / (2TP + FP + FN), over the classes that
  * occur as a label or a prediction (scikit-learn's `f1_score(average='macro')`). NaN when none does.
  */
-export function macroF1(m: ArrayLike<number>, classes: number): number {
-  const { tp, fp, fn } = classCounts(m, classes);
+export function macroF1({ tp, fp, fn }: ClassCounts): number {
   let s = 0;
   let n = 0;
-  for (let c = 0; c < classes; c++) {
+  for (let c = 0; c < tp.length; c++) {
     const d = 2 * tp[c] + fp[c] + fn[c];
     if (d > 0) { s += (2 * tp[c]) / d; n++; }
   }
