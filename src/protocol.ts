@@ -9,6 +9,7 @@
 import type { GraphView } from './core/graphView';
 import type { TensorStats } from './core/tensor';
 import type { ModelSummary } from './core/summary';
+import type { Precision as CorePrecision } from './core/quant/plan';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -44,7 +45,13 @@ export interface RenderedMessage {
 /** A request of any method, discriminated by `method` so a switch narrows `params`. */
 export type AnyRequestMessage = { [M in keyof HostRequests]: RequestMessage<M> }[keyof HostRequests];
 
-export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage;
+/** The nodes selected in the graph, so palette commands (Mark Selected Layers As…) act on them. */
+export interface SelectionMessage {
+  type: 'selection';
+  nodes: string[];
+}
+
+export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage | SelectionMessage;
 
 /** Requests the webview can make, with their parameter and result types. */
 export interface HostRequests {
@@ -58,7 +65,29 @@ export interface HostRequests {
   graphView: { params: { foldQdq: boolean }; result: GraphView };
   /** Save the current view as an image: the webview made the bytes, the host asks where to save. */
   exportImage: { params: ExportImageParams; result: { saved: boolean } };
+  /**
+   * An intent: mark these nodes with a precision (null clears their marks). The host makes it one
+   * undoable edit labelled with `label` when given; the result says how many marks changed.
+   */
+  setMarks: { params: SetMarksParams; result: { changed: number } };
 }
+
+export interface SetMarksParams {
+  nodes: string[];
+  precision: Precision | null;
+  /** What the user did, for the undo stack ("Set every Conv to int16"); the host makes one otherwise. */
+  label?: string;
+}
+
+/** Precisions a layer can be marked with (the recipe's plan values; the core's list, checked below). */
+export const PRECISIONS = ['int8', 'int16', 'fp16', 'float', 'skip'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+// Compile-time check that this list is exactly the core's Precision (the webview cannot import core).
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const precisionsMatchCore: SameSet<Precision, CorePrecision> = true;
+void precisionsMatchCore;
+/** Most nodes one intent may name (a 50,000-node graph marked whole is one intent). */
+export const MAX_MARK_NODES = 200_000;
 
 /** Longest tensor name the host accepts in a request. */
 export const MAX_TENSOR_NAME = 4096;
@@ -90,6 +119,23 @@ export interface SnapshotMessage {
   revision: number;
   fileName: string;
   state: ViewState;
+  /** The precision marks (absent while the model loads). */
+  marks?: MarksState;
+}
+
+/** The document's precision marks, as the webviews mirror them. */
+export interface MarksState {
+  /** Node name -> precision. */
+  plan: Record<string, Precision>;
+  /** Marked names the model does not have (the model changed since the marks were made). */
+  unknown: string[];
+  revision: number;
+}
+
+/** The marks changed (an edit, undo, redo, revert or a recipe changed on disk). */
+export interface MarksMessage {
+  type: 'marks';
+  marks: MarksState;
 }
 
 export type ViewState =
@@ -104,11 +150,16 @@ export interface ResponseMessage {
   err?: string;
 }
 
-export type HostToWebview = SnapshotMessage | ResponseMessage;
+export type HostToWebview = SnapshotMessage | ResponseMessage | MarksMessage;
 
 // ---- validation of untrusted input from the webview ------------------------------------------
 
-const REQUEST_METHODS: ReadonlySet<string> = new Set<keyof HostRequests>(['revealInExplorer', 'tensorStats', 'tensorValues', 'graphView', 'exportImage']);
+const REQUEST_METHODS: ReadonlySet<string> = new Set<keyof HostRequests>(['revealInExplorer', 'tensorStats', 'tensorValues', 'graphView', 'exportImage', 'setMarks']);
+
+/** A list of node names from the webview: strings of sane length, at most MAX_MARK_NODES. */
+function isNodeList(x: unknown): x is string[] {
+  return Array.isArray(x) && x.length <= MAX_MARK_NODES && x.every(isTensorName);
+}
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -156,6 +207,14 @@ function parseParams(method: keyof HostRequests, p: Record<string, unknown>): Ho
       }
       return undefined;
     }
+    case 'setMarks': {
+      const keys = Object.hasOwn(p, 'label') ? ['nodes', 'precision', 'label'] : ['nodes', 'precision'];
+      if (!hasOnlyKeys(p, keys) || !isNodeList(p.nodes) || p.nodes.length === 0) return undefined;
+      const precision = p.precision;
+      if (precision !== null && !(typeof precision === 'string' && (PRECISIONS as readonly string[]).includes(precision))) return undefined;
+      if (p.label !== undefined && (typeof p.label !== 'string' || p.label.length === 0 || p.label.length > 200)) return undefined;
+      return { nodes: p.nodes, precision: precision as Precision | null, ...(p.label !== undefined ? { label: p.label as string } : {}) };
+    }
   }
 }
 
@@ -182,6 +241,8 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
       if (!Number.isSafeInteger(raw.revision) || (k !== 'loading' && k !== 'loaded' && k !== 'error')) return undefined;
       return { type: 'rendered', revision: raw.revision as number, stateKind: k };
     }
+    case 'selection':
+      return hasOnlyKeys(raw, ['type', 'nodes']) && isNodeList(raw.nodes) ? { type: 'selection', nodes: raw.nodes } : undefined;
     case 'request': {
       if (!Number.isSafeInteger(raw.id) || typeof raw.method !== 'string' || !REQUEST_METHODS.has(raw.method)) return undefined;
       if (!isRecord(raw.params)) return undefined;

@@ -1,4 +1,8 @@
-/** The QuantLens custom editor for .onnx and .tflite files. */
+/**
+ * The QuantLens custom editor for .onnx and .tflite files. The model is read-only; the precision
+ * marks are the editable document (undo/redo, dirty state, save to the sidecar recipe, revert, hot
+ * exit), and the webview only sends intents that the host turns into edits.
+ */
 import * as vscode from 'vscode';
 import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type WebviewToHost } from '../protocol';
 import { ModelDocument } from './modelDocument';
@@ -13,11 +17,18 @@ export interface EditorRecord {
   webviewReady: boolean;
   /** ms from resolveCustomEditor to the webview reporting its first paint of the loaded model. */
   firstViewMs?: number;
+  /** Node names selected in this editor's graph. */
+  selection: string[];
 }
 
-export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDocument> {
+export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDocument> {
   readonly editors = new Set<EditorRecord>();
   private activeRecord: EditorRecord | undefined;
+  private readonly _onDidChangeCustomDocument = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<ModelDocument>>();
+  readonly onDidChangeCustomDocument = this._onDidChangeCustomDocument.event;
+  /** Fires when the active editor or its marks change (the status bar listens). */
+  private readonly _onDidChangeActive = new vscode.EventEmitter<void>();
+  readonly onDidChangeActive = this._onDidChangeActive.event;
 
   constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {}
 
@@ -37,13 +48,64 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
     return this.activeRecord;
   }
 
-  async openCustomDocument(uri: vscode.Uri): Promise<ModelDocument> {
-    return ModelDocument.create(uri);
+  async openCustomDocument(uri: vscode.Uri, context: vscode.CustomDocumentOpenContext): Promise<ModelDocument> {
+    const document = ModelDocument.create(uri, context.backupId);
+    document.onDidEdit((e) => this._onDidChangeCustomDocument.fire(e));
+    document.onDidChangeMarks(() => this._onDidChangeActive.fire());
+    void document.loaded.then(() => {
+      if (document.marksProblem) void vscode.window.showWarningMessage(`QuantLens: ${document.marksProblem}`);
+      this.watchSidecar(document);
+    });
+    return document;
   }
+
+  /** A recipe changed on disk (git checkout, another editor) is picked up; with unsaved marks, the user decides. */
+  private watchSidecar(document: ModelDocument): void {
+    if (document.uri.scheme !== 'file') return;
+    const side = document.sidecarUri;
+    const folder = vscode.Uri.joinPath(side, '..');
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, side.path.slice(folder.path.length + 1)));
+    let busy = false;
+    const onChange = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      try {
+        const outcome = await document.sidecarChanged();
+        this.log.info(`Recipe ${side.fsPath} changed on disk: ${outcome}`);
+        if (outcome === 'conflict') {
+          const reload = 'Reload Recipe';
+          const pick = await vscode.window.showWarningMessage(
+            `QuantLens: ${basename(side)} changed on disk, and ${basename(document.uri)} has unsaved marks.`,
+            reload, 'Keep My Marks');
+          if (pick === reload) await vscode.commands.executeCommand('workbench.action.files.revert', document.uri);
+        }
+      } finally {
+        busy = false;
+      }
+    };
+    document.own(watcher, watcher.onDidChange(onChange), watcher.onDidCreate(onChange), watcher.onDidDelete(onChange));
+  }
+
+  async saveCustomDocument(document: ModelDocument): Promise<void> {
+    await document.save();
+  }
+
+  async saveCustomDocumentAs(document: ModelDocument, destination: vscode.Uri): Promise<void> {
+    await document.saveAs(destination);
+  }
+
+  async revertCustomDocument(document: ModelDocument): Promise<void> {
+    await document.revert();
+  }
+
+  backupCustomDocument(document: ModelDocument, context: vscode.CustomDocumentBackupContext): Promise<vscode.CustomDocumentBackup> {
+    return document.backup(context.destination);
+  }
+
 
   async resolveCustomEditor(document: ModelDocument, panel: vscode.WebviewPanel): Promise<void> {
     const started = performance.now();
-    const record: EditorRecord = { document, panel, webviewReady: false };
+    const record: EditorRecord = { document, panel, webviewReady: false, selection: [] };
     this.editors.add(record);
     this.activeRecord = record;
     panel.webview.options = {
@@ -54,7 +116,13 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
 
     const post = (msg: HostToWebview) => void panel.webview.postMessage(msg);
     const sendSnapshot = () =>
-      post({ type: 'snapshot', revision: document.revision, fileName: basename(document.uri), state: document.state });
+      post({
+        type: 'snapshot',
+        revision: document.revision,
+        fileName: basename(document.uri),
+        state: document.state,
+        ...(document.state.kind === 'loaded' ? { marks: document.marksState } : {}),
+      });
 
     const subs: vscode.Disposable[] = [
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -68,12 +136,21 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
       document.onDidLoad(() => {
         if (record.webviewReady) sendSnapshot();
       }),
+      document.onDidChangeMarks(() => {
+        if (record.webviewReady) post({ type: 'marks', marks: document.marksState });
+      }),
       panel.onDidChangeViewState((e) => {
-        if (e.webviewPanel.active) this.activeRecord = record;
+        if (e.webviewPanel.active) {
+          this.activeRecord = record;
+          this._onDidChangeActive.fire();
+        }
       }),
       panel.onDidDispose(() => {
         this.editors.delete(record);
-        if (this.activeRecord === record) this.activeRecord = undefined;
+        if (this.activeRecord === record) {
+          this.activeRecord = undefined;
+          this._onDidChangeActive.fire();
+        }
         for (const s of subs) s.dispose();
       }),
     ];
@@ -142,9 +219,19 @@ export class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<
           case 'exportImage':
             this.answer(msg.id, post, () => this.saveImage(record, msg.params));
             return;
+          case 'setMarks':
+            this.answer(msg.id, post, async () => {
+              await record.document.loaded;
+              const changed = record.document.setMarks(msg.params.nodes, msg.params.precision ?? undefined, msg.params.label);
+              return { changed };
+            });
+            return;
           default:
             return assertNever(msg);
         }
+      case 'selection':
+        record.selection = msg.nodes;
+        return;
       default:
         return assertNever(msg);
     }

@@ -1,7 +1,7 @@
 /** The host validates every webview message as untrusted input. */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_EXPORT_BYTES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
+import { MAX_EXPORT_BYTES, MAX_MARK_NODES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
 
 test('accepts well-formed messages', () => {
   assert.deepEqual(parseWebviewMessage({ type: 'ready', protocolVersion: PROTOCOL_VERSION }), { type: 'ready', protocolVersion: PROTOCOL_VERSION });
@@ -83,4 +83,31 @@ test('graph view requests with bad params are dropped', () => {
     { method: 'exportImage', params: { format: 'png', data: png } },
   ];
   for (const r of bad) assert.equal(parseWebviewMessage({ type: 'request', id: 1, ...(r as object) }), undefined, JSON.stringify(r));
+});
+
+test('mark intents and selections are accepted only in their exact shape', () => {
+  const ok = parseWebviewMessage({ type: 'request', id: 3, method: 'setMarks', params: { nodes: ['Conv_1', 'Conv_2'], precision: 'int16' } });
+  assert.deepEqual(ok, { type: 'request', id: 3, method: 'setMarks', params: { nodes: ['Conv_1', 'Conv_2'], precision: 'int16' } });
+  assert.deepEqual(
+    parseWebviewMessage({ type: 'request', id: 4, method: 'setMarks', params: { nodes: ['a'], precision: null, label: 'Clear every Relu' } }),
+    { type: 'request', id: 4, method: 'setMarks', params: { nodes: ['a'], precision: null, label: 'Clear every Relu' } },
+  );
+  assert.deepEqual(parseWebviewMessage({ type: 'selection', nodes: ['a', 'b'] }), { type: 'selection', nodes: ['a', 'b'] });
+  assert.deepEqual(parseWebviewMessage({ type: 'selection', nodes: [] }), { type: 'selection', nodes: [] });
+  const bad: unknown[] = [
+    { method: 'setMarks', params: { nodes: ['a'], precision: 'int4' } },
+    { method: 'setMarks', params: { nodes: ['a'], precision: 'INT8' } },
+    { method: 'setMarks', params: { nodes: [], precision: 'int8' } },
+    { method: 'setMarks', params: { nodes: [''], precision: 'int8' } },
+    { method: 'setMarks', params: { nodes: 'a', precision: 'int8' } },
+    { method: 'setMarks', params: { nodes: [1], precision: 'int8' } },
+    { method: 'setMarks', params: { nodes: ['a'] } },
+    { method: 'setMarks', params: { nodes: ['a'], precision: 'int8', label: '' } },
+    { method: 'setMarks', params: { nodes: ['a'], precision: 'int8', label: 'x'.repeat(201) } },
+    { method: 'setMarks', params: { nodes: ['a'], precision: 'int8', extra: true } },
+    { method: 'setMarks', params: { nodes: new Array(MAX_MARK_NODES + 1).fill('n'), precision: 'int8' } },
+  ];
+  for (const r of bad) assert.equal(parseWebviewMessage({ type: 'request', id: 1, ...(r as object) }), undefined, JSON.stringify(r).slice(0, 120));
+  assert.equal(parseWebviewMessage({ type: 'selection', nodes: 'a' }), undefined);
+  assert.equal(parseWebviewMessage({ type: 'selection', nodes: ['a'], extra: 1 }), undefined);
 });
