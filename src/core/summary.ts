@@ -41,9 +41,13 @@ export interface ModelSummary {
   nodeCount: number;
   /** Nodes in the main graph only. */
   mainGraphNodeCount: number;
+  /** Nodes inside subgraphs (If / Loop / Scan bodies, TFLite subgraphs, function bodies). */
+  subgraphNodeCount: number;
   opHistogram: Record<string, number>;
   initializerCount: number;
-  /** Elements in all constant tensors (weights, biases, shape constants). */
+  /** Constant nodes holding a tensor (models that keep their weights there rather than in initializers). */
+  constantNodeCount: number;
+  /** Elements in all constant tensors (weights, biases, shape constants): initializers and Constant nodes. */
   parameterCount: number;
   /** Graphs other than the main graph: nested ONNX bodies, TFLite subgraphs, function bodies. */
   subgraphCount: number;
@@ -74,12 +78,21 @@ export function summarize(model: Model): ModelSummary {
   let graphCount = 0;
   let initializerCount = 0;
   let parameterCount = 0;
+  let constantNodeCount = 0;
   for (const g of allGraphs(model)) {
     graphCount++;
     nodeCount += g.nodes.length;
     for (const n of g.nodes) {
       const key = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType;
       opHistogram[key] = (opHistogram[key] ?? 0) + 1;
+      // weights kept in Constant nodes (PaddlePaddle exports, for example) are parameters too
+      if (n.opType === 'Constant' && (n.domain === '' || n.domain === 'ai.onnx')) {
+        const a = n.attributes.find((x) => x.value.type === 'tensor' || x.value.type === 'sparse_tensor');
+        if (a && (a.value.type === 'tensor' || a.value.type === 'sparse_tensor')) {
+          constantNodeCount++;
+          parameterCount += elementCount(a.value.value.shape);
+        }
+      }
     }
     for (const name of g.initializers) {
       const c = g.values.get(name)?.constant;
@@ -99,8 +112,10 @@ export function summarize(model: Model): ModelSummary {
     outputs: ioSummary(main, main.outputs),
     nodeCount,
     mainGraphNodeCount: main.nodes.length,
+    subgraphNodeCount: nodeCount - main.nodes.length,
     opHistogram,
     initializerCount,
+    constantNodeCount,
     parameterCount,
     subgraphCount: graphCount - 1,
     fileSize: model.fileSize,
@@ -167,4 +182,17 @@ export function detectQuantization(model: Model): QuantizationSummary {
   const list = [...schemes];
   const scheme: QuantScheme = list.length === 0 ? 'none' : list.length === 1 ? list[0] : 'mixed';
   return { scheme, schemes: list, quantizedTensorCount, quantOps };
+}
+
+/** "250 (2 in the main graph, 248 in 18 subgraphs)": node counts, and how many graphs hold them. */
+export function describeNodeCount(s: ModelSummary): string {
+  if (!s.subgraphCount) return String(s.nodeCount);
+  return `${s.nodeCount} (${s.mainGraphNodeCount} in the main graph, ${s.subgraphNodeCount} in ${s.subgraphCount} subgraph${s.subgraphCount === 1 ? '' : 's'})`;
+}
+
+/** "1,234 in 5 initializers and 3 Constant nodes": where the parameters are. */
+export function describeParameters(s: ModelSummary): string {
+  const where = [`${s.initializerCount} initializer${s.initializerCount === 1 ? '' : 's'}`];
+  if (s.constantNodeCount) where.push(`${s.constantNodeCount} Constant node${s.constantNodeCount === 1 ? '' : 's'}`);
+  return `${s.parameterCount.toLocaleString('en-US')} in ${where.join(' and ')}`;
 }

@@ -40,7 +40,7 @@ export const MAX_SQNR_DB = 200;
 /** Minimum output SQNR for each kind of run (below it the result is flagged). */
 export function expectedSqnrDb(mode: 'static' | 'dynamic' | 'fp16', wide: boolean): number {
   if (mode === 'fp16') return 40;
-  return mode === 'static' && wide ? 40 : 20;
+  return mode === 'static' && wide ? 30 : 20;
 }
 
 /** Runs `float` and `quantized` (files or bytes) on `samples` and compares their float outputs. */

@@ -20,6 +20,7 @@ import { rewriteQdq, tensorsToCalibrate, tensorsToCalibrateIn, type NestedQdq, t
 import { nestedGraphs, nestedTensorInfo, withOuterConstants, type NestedGraph } from './subgraphs';
 import { checkOutputs, expectedSqnrDb, type OutputCheck } from './check';
 import { constantBytesTotal } from './size';
+import { upgradeBlocker, upgradeOpset } from './opsetUpgrade';
 import { defaultOpset } from './rewrite/graph';
 import { recipeToJson, type Recipe } from './recipe';
 import { convertFp16 } from './fp16';
@@ -172,13 +173,16 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     const need = r.mode === 'dynamic' ? { opset: 11, ops: 'DynamicQuantizeLinear' } : { opset: 10, ops: 'QuantizeLinear / DequantizeLinear' };
     // dynamic mode only touches these ops: without them there is nothing to raise the opset for
     const dynamicOps = new Set(['MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'Gather']);
-    const writesQuantOps = r.mode === 'static' || (r.mode === 'dynamic' && mainGraph(model).nodes.some((n) => dynamicOps.has(n.opType)));
+    const writesQuantOps = r.mode === 'static' || (r.mode === 'dynamic' && [...allGraphs(model)].some((g) => g.nodes.some((n) => dynamicOps.has(n.opType))));
     if (writesQuantOps && from < need.opset) {
-      const why = opsetBumpBlocker(model, need.opset);
-      if (why) throw new ModelError('unsupported', `The model uses opset ${from}; ${r.mode} quantization writes ${need.ops}, which need opset ${need.opset}, and raising it is not safe: ${why}. Convert the model to a newer opset first (for example with onnx.version_converter), or use fp16 mode.`);
-      bumpOpset(model, need.opset);
-      warnings.push(`The opset was raised from ${from} to ${need.opset} for ${need.ops} (no op in the model changed form).`);
+      const why = upgradeBlocker(model, need.opset);
+      if (why) throw new ModelError('unsupported', `The model uses opset ${from}; ${r.mode} quantization writes ${need.ops}, which need opset ${need.opset}, and raising it is not possible: ${why}. Convert the model to a newer opset first (for example with onnx.version_converter), or use fp16 mode.`);
+      const u = upgradeOpset(model, need.opset);
+      warnings.push(`The opset was raised from ${from} to ${need.opset} for ${need.ops}${u.changes.length ? `; ops carried over: ${u.changes.join(', ')}` : ' (no op in the model changed form)'}.`);
     }
+    // per-channel weights need opset 13: raised before the bodies are planned (the raise may add nodes)
+    let perChannelOk = !!r.perChannel;
+    if (r.perChannel && r.mode !== 'fp16') perChannelOk = raiseForPerChannel(model, defaultOpset(original), warnings);
     const originalNames = new Set<string>();
     for (const g of allGraphs(original)) for (const n of g.nodes) originalNames.add(n.name);
     let summaryPart: Pick<QuantizeSummary, 'quantizedByOp' | 'leftFloat' | 'plan' | 'calibration'>;
@@ -206,7 +210,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       const pool = useWorkers ? new WorkerPool() : undefined;
       const engine: StatsEngine | undefined = pool ? poolEngine(pool) : undefined;
       const actType = r.activationType ?? 'int8';
-      let perChannel = !!r.perChannel;
+      const perChannel = perChannelOk;
       let plan: QuantPlan | undefined;
       let run: Awaited<ReturnType<typeof calibrateModel>>;
       const limit = r.calibration?.limit ?? 200;
@@ -233,7 +237,6 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
         });
         // every tensor's type and shape (declared, or inferred by onnxruntime) lets the plan pick what to calibrate
         const select = (info: Map<string, TensorInfo>): string[] => {
-          if (perChannel) perChannel = raiseForPerChannel(model, defaultOpset(original), info, warnings);
           plan = buildPlan(model, planOpts(r.defaultPrecision ?? def16));
           warnings.push(...plan.warnings);
           next();
@@ -292,14 +295,9 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       };
     } else if (r.mode === 'dynamic') {
       next();
-      if (r.perChannel && defaultOpset(model) < 13) {
-        // a Softmax's meaning may change at 13 depending on its input's shape: ask onnxruntime for shapes then
-        const softmax = mainGraph(model).nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType));
-        raiseForPerChannel(model, defaultOpset(original), softmax ? await inferredTensorInfo(model, {}) : undefined, warnings);
-      }
       const plan = buildPlan(model, planOpts());
       warnings.push(...plan.warnings);
-      const d = await quantizeDynamic(model, plan, { perChannel: !!r.perChannel, weightType: r.weightType === 'uint8' ? 'uint8' : 'int8' }, nested.map((ng) => ({ nested: ng, plan: nestedPlan(ng) })));
+      const d = await quantizeDynamic(model, plan, { perChannel: perChannelOk, weightType: r.weightType === 'uint8' ? 'uint8' : 'int8' }, nested.map((ng) => ({ nested: ng, plan: nestedPlan(ng) })));
       warnings.push(...d.warnings);
       summaryPart = { quantizedByOp: d.quantizedByOp, leftFloat: d.leftFloat, plan: plan.decisions };
     } else {
@@ -467,61 +465,20 @@ function checkRunnable(model: Model): void {
 }
 
 /**
- * Default-domain ops whose inputs or attributes changed incompatibly at the given opset
- * (attributes that became inputs, or the op was replaced): a model older than that cannot simply
- * be relabelled past it.
+ * Raises the model to opset 13, where DequantizeLinear takes an axis, carrying over the ops that
+ * changed form (opsetUpgrade.ts). False, with a warning naming the op, when weights must stay
+ * per-tensor.
  */
-const CHANGED_AT: Record<string, number> = { Slice: 10, TopK: 10, Upsample: 10, Pad: 11, Clip: 11, Resize: 11, Scatter: 11, Dropout: 12 };
-
-/** Why the model's default opset cannot simply be raised to `target` (undefined: it can). */
-function opsetBumpBlocker(model: Model, target: number, info?: Map<string, TensorInfo>): string | undefined {
-  const from = defaultOpset(model);
-  for (const n of mainGraph(model).nodes) {
-    if (n.subgraphs.length) return `node '${n.name}' has subgraphs`;
-    if (n.domain !== '' && n.domain !== 'ai.onnx') continue;
-    const changed = CHANGED_AT[n.opType];
-    if (changed !== undefined && from < changed && changed <= target) return `node '${n.name}' (${n.opType}) changed form in opset ${changed}`;
-    if (target < 13 || from >= 13) continue;
-    if (['Split', 'Squeeze', 'Unsqueeze', 'ReduceSum'].includes(n.opType) && n.attributes.some((a) => a.name === 'axes' || a.name === 'split')) {
-      return `node '${n.name}' (${n.opType}) takes its axes as an attribute, which opset 13 moved to an input`;
-    }
-    if (['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType)) {
-      const axisA = n.attributes.find((a) => a.name === 'axis');
-      const axis = axisA && axisA.value.type === 'int' ? Number(axisA.value.value) : 1;
-      if (axis === -1) continue;
-      const shape = info?.get(n.inputs[0])?.shape ?? mainGraph(model).values.get(n.inputs[0])?.type?.shape;
-      if (!shape) return `node '${n.name}' (${n.opType}) may change meaning in opset 13 (its input's rank is unknown)`;
-      // before 13 the input is flattened to 2-D at `axis`; from 13 only `axis` is normalised:
-      // the same when no dimension after `axis` is larger than 1
-      const rank = shape.length;
-      const a = axis < 0 ? axis + rank : axis;
-      const sameAfter = shape.slice(a + 1).every((d) => d === 1);
-      if (!(rank <= 2 || a === rank - 1 || sameAfter)) return `node '${n.name}' (${n.opType}) would change meaning in opset 13`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * Raises the model to opset 13, where DequantizeLinear takes an axis, when no op changes meaning
- * on the way. False, with a warning saying why, when weights must stay per-tensor.
- */
-function raiseForPerChannel(model: Model, originalOpset: number, info: Map<string, TensorInfo> | undefined, warnings: string[]): boolean {
+function raiseForPerChannel(model: Model, originalOpset: number, warnings: string[]): boolean {
   if (defaultOpset(model) >= 13) return true;
-  const why = opsetBumpBlocker(model, 13, info);
+  const why = upgradeBlocker(model, 13);
   if (why) {
     warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`);
     return false;
   }
-  bumpOpset(model, 13);
-  warnings.push(`The opset was raised from ${originalOpset} to 13 for per-channel weights.`);
+  const u = upgradeOpset(model, 13);
+  warnings.push(`The opset was raised from ${originalOpset} to 13 for per-channel weights${u.changes.length ? `; ops carried over: ${u.changes.join(', ')}` : ''}.`);
   return true;
-}
-
-function bumpOpset(model: Model, v: number): void {
-  const o = model.opsets.find((x) => x.domain === '' || x.domain === 'ai.onnx');
-  if (o) o.version = v;
-  if (model.formatVersion < 7) model.formatVersion = 7;
 }
 
 const SYNC_WRITE_BYTES = 4 << 20;
