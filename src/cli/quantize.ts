@@ -40,7 +40,7 @@ function numbers(v: string, flag: string): number[] {
 }
 
 /** The --image-* flags over the recipe's image pre-processing (undefined when none is given). */
-function imageFlags(values: Record<string, string | boolean | undefined>, base: ImageOptions | undefined): ImageOptions | undefined {
+export function imageFlags(values: Record<string, string | boolean | undefined>, base: ImageOptions | undefined): ImageOptions | undefined {
   const get = (k: string): string | undefined => (typeof values[k] === 'string' ? values[k] as string : undefined);
   if (!['image-resize', 'image-crop', 'image-scale', 'image-mean', 'image-std', 'image-color', 'image-layout'].some((k) => get(k) !== undefined)) return undefined;
   const o: ImageOptions = { ...(base ?? {}) };

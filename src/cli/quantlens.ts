@@ -11,6 +11,7 @@ import { summarize } from '../core/summary';
 import { formatSummaryText } from '../core/summaryText';
 import { VERSION } from '../core/version';
 import { QUANTIZE_HELP } from './quantizeHelp';
+import { EVALUATE_HELP } from './evaluate';
 
 const HELP = `quantlens ${VERSION} — inspect and quantize ONNX and TFLite models
 
@@ -18,6 +19,8 @@ Usage:
   quantlens inspect <model> [--json]       Print a summary of the model
   quantlens convert <model> --out <file>   Read and write back through the graph model
   quantlens quantize <model> --out <file>  Quantize (static/dynamic/fp16)
+  quantlens evaluate <model> [<quantized>] --data <path>
+                                           Metrics of a model, or float against quantized
   quantlens <command> --help               A command's options and an example
   quantlens --version                      Print the version
   quantlens --help                         Print this help
@@ -51,7 +54,7 @@ Example:
   quantlens convert samples/mnist-12.onnx --out mnist-copy.onnx`;
 
 /** Each command's help; its first line is the usage shown with usage errors. */
-export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP };
+export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP };
 
 class UsageError extends Error {}
 
@@ -84,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
         return await convert(rest);
       case 'quantize':
         return await (await import('./quantize')).quantizeCommand(rest);
+      case 'evaluate':
+        return await (await import('./evaluate')).evaluateCommand(rest);
       default:
         throw new UsageError(`unknown command '${command}'. Run 'quantlens --help'.`);
     }

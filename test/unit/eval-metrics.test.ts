@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import {
-  agreement, argmax, confusionMatrix, cosine, energy, errorSums, labelRank, macroF1, mae, mean, mse, perClassRecall, sqnrDb, topK,
+  agreement, argmax, classCounts, confusionMatrix, cosine, energy, errorSums, labelRank, macroF1, mae, mean, mse, perClassRecall, sqnrDb, topK,
 } from '../../src/core/eval/metrics';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
@@ -31,20 +31,22 @@ test('confusion matrix, macro F1, per-class recall: a worked 3-class case', () =
   const m = confusionMatrix(labels, preds, 3);
   assert.deepEqual([...m], [1, 1, 0, 0, 1, 1, 0, 0, 2]);
   // TP 1,1,2  FP 0,1,1  FN 1,1,0 -> F1 2/3, 1/2, 4/5
-  close(macroF1(m, 3), (2 / 3 + 1 / 2 + 4 / 5) / 3);
-  assert.deepEqual(perClassRecall(m, 3), [1 / 2, 1 / 2, 1]);
+  const c = classCounts(labels, preds, 3);
+  assert.deepEqual([[...c.tp], [...c.fp], [...c.fn]], [[1, 1, 2], [0, 1, 1], [1, 1, 0]]);
+  close(macroF1(c), (2 / 3 + 1 / 2 + 4 / 5) / 3);
+  assert.deepEqual(perClassRecall(c), [1 / 2, 1 / 2, 1]);
   close(mean(labels.map((l, i) => Number(l === preds[i]))), 4 / 6);
   // weights 2,0,1,1,1,1: rows [2,1,0] [0,1,0] [0,0,2] -> F1 4/5, 2/3, 1
   const mw = confusionMatrix(labels, preds, 3, [2, 0, 1, 1, 1, 1]);
   assert.deepEqual([...mw], [2, 1, 0, 0, 1, 0, 0, 0, 2]);
-  close(macroF1(mw, 3), (4 / 5 + 2 / 3 + 1) / 3);
+  close(macroF1(classCounts(labels, preds, 3, [2, 0, 1, 1, 1, 1])), (4 / 5 + 2 / 3 + 1) / 3);
 });
 
 test('macro F1 counts a class that is only predicted (as scikit-learn does) and skips absent ones', () => {
-  const m = confusionMatrix([0, 0], [0, 1], 3);
-  close(macroF1(m, 3), (2 / 3 + 0) / 2);
-  assert.deepEqual(perClassRecall(m, 3), [1 / 2, null, null]);
-  assert.ok(Number.isNaN(macroF1(new Float64Array(4), 2)));
+  const c = classCounts([0, 0], [0, 1], 3);
+  close(macroF1(c), (2 / 3 + 0) / 2);
+  assert.deepEqual(perClassRecall(c), [1 / 2, null, null]);
+  assert.ok(Number.isNaN(macroF1(classCounts([], [], 2))));
 });
 
 test('agreement, mean with weights', () => {

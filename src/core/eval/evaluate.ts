@@ -19,7 +19,7 @@ import { sampleFeeds } from '../quant/preprocess';
 import { AbortError } from '../quant/workers';
 import type { BootstrapOptions, Interval } from './bootstrap';
 import { labelCursor, readLabels } from './labels';
-import { latencyStats, memoryGrowth, memoryMark, MEMORY_METHOD, timedRun, type LatencyStats } from './measure';
+import { latencyStats, memoryGrowth, memoryMark, MEMORY_METHOD, primeOnnxruntime, timedRun, type LatencyStats } from './measure';
 import { argmax, cosine, energy, errorSums, labelRank, mean, sqnrDb } from './metrics';
 import { classificationScores, pairedScores, regressionScores, type ClassificationScores, type Delta, type PerSample } from './scores';
 
@@ -208,6 +208,7 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
     next();
     const sessionOptions = { ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}), extra: { session: { 'intra_op.allow_spinning': '0' } } };
     const memory: number[] = [];
+    await primeOnnxruntime();
     const warmUnit = batch > 1 ? await take(batch) : [];
     pending.unshift(...warmUnit);
     if (batch > 1 && warmUnit.length < 2) batch = 1;
