@@ -12,6 +12,7 @@ import {
   type QuantMode, type Recipe, type RecipeActivationType, type RecipeWeightType,
 } from '../core/quant/recipe';
 import { quantizeModel, type QuantizeSummary } from '../core/quant/quantize';
+import { splitNotes } from '../core/resultNotes';
 import { QUANTIZE_HELP } from './quantizeHelp';
 
 class QuantizeUsageError extends Error {
@@ -167,7 +168,9 @@ function formatSummary(s: QuantizeSummary): string {
     for (const f of s.leftFloat.slice(0, 50)) lines.push(`  ${f.graph ? `${f.graph}: ` : ''}${f.node} (${f.opType}): ${f.reason}`);
     if (s.leftFloat.length > 50) lines.push(`  ... and ${s.leftFloat.length - 50} more`);
   }
-  for (const w of s.warnings) lines.push(`warning: ${w}`);
+  const notes = splitNotes(s.warnings);
+  for (const n of notes.info) lines.push(`note: ${n}`);
+  for (const w of notes.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n') + '\n';
 }
 

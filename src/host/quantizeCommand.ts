@@ -10,7 +10,8 @@ import * as vscode from 'vscode';
 import type { QuantizeSummary } from '../core/quant/quantize';
 import type { Recipe } from '../core/quant/recipe';
 import type { ModelSummary } from '../core/summary';
-import { quantizeRefusal, splitNotes } from './commandsChecks';
+import { splitNotes } from '../core/resultNotes';
+import { quantizeRefusal } from './commandsChecks';
 import type { QuantizeJobFromHost, QuantizeJobToHost } from './worker/quantizeJobProtocol';
 
 export interface QuantizeCommandArgs {

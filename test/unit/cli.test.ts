@@ -147,3 +147,20 @@ test('version constant equals package.json', async () => {
   const { VERSION } = await import('../../src/core/version');
   assert.equal(VERSION, pkg.version);
 });
+
+test('quantize output grades its notes: a raised opset is a note, synthetic data a warning', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-'));
+  try {
+    const images = path.join(REPO_ROOT, 'samples', 'mnist-200-images-idx3-ubyte.gz');
+    // mnist-12 is opset 12; per-channel weights need opset 13
+    const real = cli('quantize', SAMPLE_MODEL, '--out', path.join(dir, 'a.onnx'), '--calibration', images, '--limit', '16', '--per-channel');
+    assert.equal(real.status, 0, real.stderr);
+    assert.match(real.stdout, /^note: The opset was raised from 12 to 13 for per-channel weights\.$/m);
+    assert.doesNotMatch(real.stdout, /^warning:/m);
+    const synthetic = cli('quantize', SAMPLE_MODEL, '--out', path.join(dir, 'b.onnx'), '--synthetic', '4');
+    assert.equal(synthetic.status, 0, synthetic.stderr);
+    assert.match(synthetic.stdout, /^warning: .*synthetic/im);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
