@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import type { ModelSummary } from '../core/summary';
 import { ActiveModelContext, modelSummaryFor } from './commandsContext';
 import { SummaryDocuments } from './commandsSummary';
+import { registerMarkCommands } from './markCommands';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import { fixStartupRace, reopenModelTabs } from './startupRace';
@@ -13,6 +14,8 @@ import { fixStartupRace, reopenModelTabs } from './startupRace';
 /** The API returned by activate(): used by the integration tests and by other extensions. */
 export interface QuantLensApi {
   version: string;
+  /** The precision marks of an open model (by URI string): the plan and marks naming unknown nodes. */
+  marksOf(uri: string): { plan: Record<string, string>; unknown: string[]; unsaved: boolean } | undefined;
   openDocuments(): Array<{ uri: string; summary?: ModelSummary; error?: string; webviewReady: boolean; firstViewMs?: number }>;
 }
 
@@ -22,6 +25,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const provider = ModelEditorProvider.register(context, log);
 
   fixStartupRace(context, VIEW_TYPE, log);
+  registerMarkCommands(context, provider);
   const active = new ActiveModelContext(provider);
   const summaries = new SummaryDocuments();
 
@@ -59,6 +63,12 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
   return {
     version,
+    marksOf: (uri) => {
+      const record = [...provider.editors].find((r) => r.document.uri.toString() === uri);
+      if (!record || record.document.state.kind !== 'loaded') return undefined;
+      const { plan, unknown } = record.document.marksState;
+      return { plan, unknown, unsaved: record.document.hasUnsavedMarks };
+    },
     openDocuments: () =>
       [...provider.editors].map((r) => ({
         uri: r.document.uri.toString(),

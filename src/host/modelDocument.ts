@@ -213,10 +213,12 @@ export class ModelDocument implements vscode.CustomDocument {
    * The sidecar changed on disk. Not our own save, and the marks have no unsaved edits: take the
    * new plan. With unsaved edits the caller asks the user first (returns 'conflict').
    */
-  async sidecarChanged(): Promise<'ignored' | 'reloaded' | 'conflict'> {
+  async sidecarChanged(): Promise<'ignored' | 'reloaded' | 'conflict' | 'unreadable'> {
     const sidecar = await this.readSidecar();
     if (sidecar.text !== undefined && sidecar.text === this.lastWritten) return 'ignored';
-    if (samePlan(sidecar.plan, this.savedPlan) && !sidecar.problem) return 'ignored';
+    // A recipe that does not parse (half written, or being typed with auto save) never replaces marks.
+    if (sidecar.problem) return 'unreadable';
+    if (samePlan(sidecar.plan, this.savedPlan)) return 'ignored';
     if (this.hasUnsavedMarks) return 'conflict';
     await this.revert();
     return 'reloaded';

@@ -38,7 +38,7 @@ async function runInCodeServer(): Promise<SuiteReport> {
   const results = path.join(resultsDir, 'results.json');
   const probeDir = path.join(resultsDir, 'probe');
   fs.mkdirSync(probeDir);
-  const config: RunnerConfig = { suite: SUITE_ENTRY, results, timeoutMs: 60_000, probeDir };
+  const config: RunnerConfig = { suite: SUITE_ENTRY, results, timeoutMs: 60_000, probeDir, grep: process.env.QUANTLENS_INTEGRATION_GREP };
   let session: Session | undefined;
   try {
     session = await startSession({
