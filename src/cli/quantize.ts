@@ -95,7 +95,7 @@ export async function quantizeCommand(args: string[]): Promise<number> {
   if (values.help) { process.stdout.write(QUANTIZE_HELP + '\n'); return 0; }
   if (positionals.length !== 1) throw new QuantizeUsageError('quantize takes exactly one model path.');
   if (!values.out) throw new QuantizeUsageError('quantize needs --out <file>.');
-  const base: Recipe = values.recipe ? loadRecipe(values.recipe) : { version: 1, mode: 'static' };
+  const base: Recipe = values.recipe ? loadRecipe(path.resolve(values.recipe)) : { version: 1, mode: 'static' };
   const r: Recipe = JSON.parse(JSON.stringify(base)) as Recipe;
   const mode = pick<QuantMode>(values.mode, QUANT_MODES, '--mode');
   if (mode) r.mode = mode;

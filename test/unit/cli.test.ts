@@ -74,12 +74,18 @@ test('usage errors: one clean line naming the option, the command\'s usage, exit
   }
 });
 
-test('a model that does not exist is named by its full path', () => {
+test('a file that does not exist is named by its full path (model, recipe, calibration data)', () => {
   const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ql-cli-')));
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
   try {
-    const r = spawnSync(process.execPath, [CLI, 'inspect', path.join('models', 'missing.onnx')], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const r = run('inspect', path.join('models', 'missing.onnx'));
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr.trim(), `quantlens: '${path.join(dir, 'models', 'missing.onnx')}' does not exist.`);
+    for (const [flag, name] of [['--recipe', 'missing.quantlens.json'], ['--calibration', 'missing-images.gz']]) {
+      const q = run('quantize', SAMPLE_MODEL, '--out', 'out.onnx', flag, name);
+      assert.equal(q.status, 1, q.stderr);
+      assert.ok(q.stderr.includes(path.join(dir, name)), `${flag}: ${q.stderr}`);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
