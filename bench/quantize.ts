@@ -192,6 +192,10 @@ async function compare(prefix: string, source: string, out: string, recipe: Reci
   res[`${prefix} ratio total / plain float forward`] = m((r) => r.q.totalMs / r.plain.runMs);
   // the harshest reading: everything but QuantLens's own (batched, in-graph reduced) runs, over those runs
   res[`${prefix} ratio total / own forward (runs inside the quantization)`] = m((r) => r.q.totalMs / r.q.forwardMs);
+  // the measured output check every run ends with (float and quantized model on a few held-back samples)
+  const CHECK = 'Checking the output';
+  res[`${prefix} output check ms`] = m((r) => r.q.stages[CHECK] ?? NaN);
+  res[`${prefix} output check share of total`] = m((r) => (r.q.stages[CHECK] ?? NaN) / r.q.totalMs);
   const mid = rounds.slice().sort((a, b) => a.q.totalMs - b.q.totalMs)[Math.floor(count / 2)].q;
   for (const [k, v] of Object.entries(mid.stages)) res[`${prefix} stage ${k} ms`] = v;
   return mid;

@@ -39,6 +39,8 @@ export interface CalibrateOptions {
    * the main graph (nestedCalibration.ts) whatever the method, as the body's tensors never leave it.
    */
   nested?: Map<Graph, string[]>;
+  /** Read this many samples past the limit, unused, for a check afterwards (CalibrationRun.heldBack). */
+  holdBack?: number;
 }
 
 export function throwIfAborted(signal?: AbortSignal): void {
@@ -55,6 +57,8 @@ export interface CalibrationRun {
   batch: number;
   /** Body tensors calibrated (their ranges are in result.tensors too), and those no run reached. */
   nested: { calibrated: string[]; neverRan: string[] };
+  /** Samples after the ones calibrated on (opts.holdBack), read from the same open data. */
+  heldBack: Sample[];
 }
 
 /**
@@ -87,7 +91,7 @@ export async function calibrateModel(
     const threaded = opts.nested ? withNestedReductions(model, opts.nested) : undefined;
     const nestedAcc = threaded ? new NestedRanges(threaded.names) : undefined;
     const noNested = { calibrated: [], neverRan: [] };
-    if (!tensors.length && !threaded) return { info, tensors, result: calibrator.compute(), samples: 0, batch: 1, nested: noNested };
+    if (!tensors.length && !threaded) return { info, tensors, result: calibrator.compute(), samples: 0, batch: 1, nested: noNested, heldBack: [] };
     // the model every session runs: with the body tensors' extremes as extra outputs
     const base = threaded?.model ?? model;
     const nestedFetches = threaded ? [threaded.min, threaded.max] : [];
@@ -226,6 +230,13 @@ export async function calibrateModel(
     }
     if (prev) await collect(await prev);
     throwIfAborted(opts.signal);
+    // the data is open and in place: the next few samples cost a read, not a second pass
+    const heldBack = pending.splice(0, opts.holdBack ?? 0);
+    while (heldBack.length < (opts.holdBack ?? 0)) {
+      const nx = await iter.next();
+      if (nx.done) break;
+      heldBack.push(nx.value);
+    }
     const result = await calibrator.computeAsync({ signal: opts.signal });
     let nested: CalibrationRun['nested'] = noNested;
     if (nestedAcc) {
@@ -234,7 +245,7 @@ export async function calibrateModel(
       result.tensors = { ...r, ...result.tensors };
       nested = { calibrated: Object.keys(r), neverRan: nestedAcc.names.filter((t) => !r[t]) };
     }
-    return { info, tensors, result, samples, batch, nested };
+    return { info, tensors, result, samples, batch, nested, heldBack };
   } finally {
     await iter.return?.();
     for (const s of sessions) await s.release().catch(() => undefined);

@@ -190,7 +190,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     let qdq: QdqResult | undefined;
     let forwardMs = 0;
     let runs = 0;
-    let calibrated = 0;
+    let heldBack: Sample[] = [];
 
     if (r.mode === 'static') {
       next();
@@ -243,7 +243,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
           return tensorsToCalibrate(model, plan, info);
         };
         run = await calibrateModel(model, data, select, calibrator, {
-          signal, timing, limit, statsInWorker: !!pool, nested: wanted.size ? wanted : undefined,
+          signal, timing, limit, statsInWorker: !!pool, nested: wanted.size ? wanted : undefined, holdBack: CHECK_SAMPLES,
           onSample: (n) => opts.onProgress?.({ step, steps: steps.length, label: steps[step - 1], fraction: Math.min(1, n / limit) }),
         });
       } finally {
@@ -251,7 +251,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       }
       forwardMs = timing.forwardMs; runs = timing.runs;
       ranges = run.result;
-      calibrated = run.samples;
+      heldBack = run.heldBack;
       // a body none of whose tensors any sample reached (a branch never taken) stays float, named
       const never = new Set(run.nested.neverRan);
       for (const b of bodies) {
@@ -322,7 +322,7 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
 
     next();
     const wide = r.mode === 'static' && (r.activationType === 'int16' || r.activationType === 'uint16');
-    const check = await measuredCheck(source, out, original, r, opts.baseDir, calibrated, expectedSqnrDb(r.mode, wide));
+    const check = await measuredCheck(source, out, original, r, opts.baseDir, heldBack, expectedSqnrDb(r.mode, wide));
     if (check.skipped) warnings.push(`The output check did not run: ${check.skipped}.`);
     else if (check.poor) {
       const worst = check.outputs.reduce((a, b) => (b.sqnrDb < a.sqnrDb ? b : a));
@@ -375,7 +375,7 @@ function nothingQuantized(source: string, mode: string, leftFloat: QuantizeSumma
  * The output check's samples: calibration data the run did not use (held back), else the first
  * samples of the data, else (no data) seeded random inputs; then both models run on them.
  */
-async function measuredCheck(source: string, out: string, original: Model, r: Recipe, baseDir: string | undefined, calibrated: number, thresholdDb: number): Promise<OutputCheck> {
+async function measuredCheck(source: string, out: string, original: Model, r: Recipe, baseDir: string | undefined, heldBack: Sample[], thresholdDb: number): Promise<OutputCheck> {
   const c = r.calibration ?? {};
   const inputs = inputSpecsFromModel(original);
   const take = async (d: CalibrationData): Promise<Sample[]> => {
@@ -385,20 +385,17 @@ async function measuredCheck(source: string, out: string, original: Model, r: Re
     return got;
   };
   const fail = (why: string): OutputCheck => ({ source: 'synthetic', samples: 0, outputs: [], sqnrDb: NaN, thresholdDb, poor: false, ms: 0, skipped: why });
-  let samples: Sample[] = [];
-  let kind: OutputCheck['source'] = 'data';
+  let samples: Sample[] = heldBack;
+  let kind: OutputCheck['source'] = 'held-back';
   try {
-    if (c.data) {
+    if (samples.length) {
+      // read by calibration, past its limit
+    } else if (c.data) {
       const p = baseDir && !path.isAbsolute(c.data) ? path.resolve(baseDir, c.data) : c.data;
       const lo: LoadOptions = { inputs, scale: c.scale, image: c.image };
-      if (r.mode === 'static') {
-        samples = await take(await openCalibrationData(p, { ...lo, offset: (c.offset ?? 0) + calibrated, limit: CHECK_SAMPLES }));
-        kind = 'held-back';
-      }
-      if (!samples.length) {
-        samples = await take(await openCalibrationData(p, { ...lo, offset: c.offset, limit: CHECK_SAMPLES }));
-        kind = r.mode === 'static' ? 'calibration' : 'data';
-      }
+      // static runs read their held-back samples while calibrating; none means the data ran out
+      samples = await take(await openCalibrationData(p, { ...lo, offset: c.offset, limit: CHECK_SAMPLES }));
+      kind = r.mode === 'static' ? 'calibration' : 'data';
     } else {
       samples = await take(await openCalibrationData(null, { inputs, limit: CHECK_SAMPLES, synthetic: { count: CHECK_SAMPLES, seed: (c.synthetic?.seed ?? 0) + 7919 } }));
       kind = 'synthetic';
@@ -420,7 +417,8 @@ function sameInputs(a: Model, b: Model): boolean {
 async function openData(model: Model, r: Recipe, baseDir?: string): Promise<CalibrationData> {
   const c = r.calibration ?? {};
   const inputs = inputSpecsFromModel(model);
-  const lo: LoadOptions = { inputs, offset: c.offset, limit: c.limit ?? 200, scale: c.scale, image: c.image };
+  // a few samples past the limit are held back for the output check (never calibrated on)
+  const lo: LoadOptions = { inputs, offset: c.offset, limit: (c.limit ?? 200) + CHECK_SAMPLES, scale: c.scale, image: c.image };
   if (c.synthetic) return openCalibrationData(null, { ...lo, synthetic: { count: c.synthetic.count, seed: c.synthetic.seed } });
   if (!c.data) throw new ModelError('unsupported', 'Static quantization needs calibration data: give a data file or folder (--calibration), or ask for synthetic data explicitly in the recipe.');
   const p = baseDir && !path.isAbsolute(c.data) ? path.resolve(baseDir, c.data) : c.data;

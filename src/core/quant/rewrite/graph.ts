@@ -1,6 +1,7 @@
 /** Small graph-editing helpers shared by the rewriters (QDQ, dynamic, fp16). */
 import { constantBytes } from '../../formats/onnx';
 import type { Constant, Dim, DType, Graph, Model, Node, Value } from '../../model';
+import { namesReadIn } from '../subgraphs';
 
 /** A name not yet used in the graph, based on `base`. */
 export function freshName(g: Graph, base: string, taken?: Set<string>): string {
@@ -76,16 +77,13 @@ export function relink(g: Graph): void {
   });
 }
 
-/** Removes initializers nothing reads any more (inputs of any node, nested graphs, or graph outputs). */
+/**
+ * Removes initializers nothing reads any more: inputs of any node, of any node in a nested graph
+ * (an If / Loop body reads the enclosing scopes' tensors by name), nested graphs' outputs, or
+ * graph outputs.
+ */
 export function dropUnusedInitializers(model: Model, g: Graph): number {
-  const used = new Set<string>(g.outputs);
-  const walk = (gr: Graph): void => {
-    for (const n of gr.nodes) {
-      for (const x of n.inputs) used.add(x);
-      for (const s of n.subgraphs) walk(s);
-    }
-  };
-  walk(g);
+  const used = namesReadIn(g, new Set<string>(g.outputs));
   let dropped = 0;
   g.initializers = g.initializers.filter((name) => {
     if (used.has(name)) return true;
