@@ -67,8 +67,12 @@ export interface Value {
   /** Unique within its graph. TFLite tensors with duplicate or empty names get a '#index' suffix. */
   name: string;
   type: TensorType | null;
-  /** The type was derived from the graph (see formats/onnx/infer.ts), not declared in the file; writers leave it out. */
-  typeInferred?: boolean;
+  /**
+   * Set when `type` was completed from the graph (see formats/onnx/infer.ts): that type and what the
+   * file itself declared (null for nothing). While `type` is still that object, writers write the
+   * declared one, so inferred types never enter a file; a type set later is written as usual.
+   */
+  inferred?: { type: TensorType; declared: TensorType | null };
   /** Set for initializers (ONNX) and tensors backed by a buffer (TFLite). */
   constant?: Constant;
   quant?: QuantParams;

@@ -5,7 +5,7 @@
  * zero point's type (or output_dtype, or uint8), DQ's output its scale's float type (or
  * output_dtype). A DQ's input has its zero point's type, so shapes also flow backwards through the
  * pair into quantized-domain ops (MaxPool, Reshape) that sit between a Q and a DQ.
- * Inferred types are marked (Value.typeInferred) so writers do not add them to the file.
+ * A completed value keeps what the file declared (Value.inferred), which is what writers write.
  */
 import { allGraphs, type DType, type Graph, type Model, type Node, type TensorType, type Value } from '../../model';
 import { dtypeFromOnnx } from './dtypes';
@@ -62,7 +62,7 @@ function fill(g: Graph, name: string, dtype: DType | undefined, shape: TensorTyp
   if (cur && cur.dtype === nextDtype && cur.shape === nextShape) return false;
   if (!cur && nextDtype === 'unknown' && nextShape === null) return false;
   v.type = { dtype: nextDtype, shape: nextShape };
-  v.typeInferred = true;
+  v.inferred = { type: v.type, declared: v.inferred ? v.inferred.declared : cur };
   return true;
 }
 

@@ -136,7 +136,7 @@ class Encoder {
     const vi: onnx.ValueInfoProto.$Properties[] = [];
     for (const v of g.values.values()) {
       if (seen.has(v.name) || outputs.has(v.name) || inits.has(v.name) || !v.name) continue;
-      if ((!v.type || v.typeInferred) && !v.formatExtras?.onnxType) continue;
+      if (!declared(v) && !v.formatExtras?.onnxType) continue;
       vi.push(valueInfo(g, v.name));
     }
     small.valueInfo = vi;
@@ -280,6 +280,11 @@ function splitProducer(p: string): [string, string] {
   return i > 0 && /\d/.test(p.slice(i + 1)) ? [p.slice(0, i), p.slice(i + 1)] : [p, ''];
 }
 
+/** The type to write for `v`: an inferred completion (Value.inferred) stays out of the file. */
+function declared(v: Value): TensorType | null {
+  return v.inferred && v.type === v.inferred.type ? v.inferred.declared : v.type;
+}
+
 function valueInfo(g: Graph, name: string): onnx.ValueInfoProto.$Properties {
   const v = g.values.get(name);
   const out: onnx.ValueInfoProto.$Properties = { name };
@@ -294,7 +299,7 @@ function valueInfo(g: Graph, name: string): onnx.ValueInfoProto.$Properties {
 /** The TypeProto for a value: the graph model's tensor type, or the kept ONNX type it cannot express. */
 function typeProtoFor(v: Value): PlainType | undefined {
   const plain = v.formatExtras?.onnxType as PlainType | undefined;
-  const t: TensorType | null = (v.typeInferred ? null : v.type) ?? (v.constant ? { dtype: v.constant.dtype, shape: v.constant.shape } : null);
+  const t: TensorType | null = declared(v) ?? (v.constant ? { dtype: v.constant.dtype, shape: v.constant.shape } : null);
   if (plain && !plain.tensorType && !plain.sparseTensorType) return plain;
   if (!t) return plain;
   const fresh = tensorTypeToPlain(t);
