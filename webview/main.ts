@@ -76,7 +76,7 @@ function render(msg: SnapshotMessage): void {
   graphPanel?.dispose();
   graphPanel = undefined;
   // Folding survives a reload: ask for the folded view straight away instead of the plain one.
-  const refold = s.kind === 'loaded' && !!s.graph && (s.graph.qdqCount ?? 0) > 0 && savedFold();
+  const refold = s.kind === 'loaded' && !!s.graph && (s.graph.qdqFoldable ?? 0) > 0 && savedFold();
   // The graph view, with the summary in its side panel.
   const panel = s.kind === 'loaded' && s.graph && !refold ? mountGraph(msg, s.graph, false) : undefined;
   const view =

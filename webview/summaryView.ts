@@ -62,7 +62,32 @@ function fact(label: string, value: string, testId?: string): HTMLElement {
   return h('div', { class: 'ql-fact' }, h('dt', {}, label), h('dd', { 'data-testid': testId }, value));
 }
 
+/**
+ * Tables fit their container whatever the names: fixed layout at full width, long names wrap
+ * (anywhere: tensor names have no spaces), so no column is ever pushed out of view. A constructed
+ * sheet, as the graph's styles (the CSP allows no inline styles).
+ */
+const SUMMARY_CSS = `
+.ql-table { width: 100%; max-width: 100%; table-layout: fixed; }
+.ql-table th, .ql-table td { overflow-wrap: anywhere; }
+.ql-table th:nth-child(2), .ql-table td:nth-child(2) { width: 22%; }
+.ql-table th:nth-child(3), .ql-table td:nth-child(3) { width: 32%; }
+.ql-hist td:nth-child(1) { width: auto; }
+.ql-hist td.ql-num { width: 4.5em; }
+.ql-hist td.ql-bar-cell { width: 35%; }
+`;
+let summaryStyles = false;
+
+function installSummaryStyles(): void {
+  if (summaryStyles) return;
+  summaryStyles = true;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(SUMMARY_CSS);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}
+
 export function renderSummary(fileName: string, summary: ModelSummary): HTMLElement {
+  installSummaryStyles();
   const q = summary.quantization;
   const version = summary.format === 'onnx' ? `opset ${summary.opsetOrVersion} · IR ${summary.formatVersion}` : `schema v${summary.formatVersion}`;
   return h('main', { class: 'ql-summary', 'data-testid': 'model-view' },

@@ -278,6 +278,15 @@ onnx.save(m, sys.argv[1])`, path.join(dir, 'qdq.onnx')]);
     assert.equal(await page.locator('[data-testid="graph-fold-qdq"]').count(), 0);
     await page.close();
   });
+
+  test('QOperator models (QLinearConv with a Q at the input and a DQ at the output) have no fold toggle: folding changes nothing there', async () => {
+    const model = await openModelFile(sharedModel('onnx', 'hwacc_design_garage', 'mobilenetv2-12-int8.onnx'));
+    const view = buildGraphView(model);
+    assert.ok(view.nodes.some((n) => n.opType === 'QuantizeLinear') && view.nodes.some((n) => n.opType === 'DequantizeLinear'));
+    const page = await openGraph(model, 'mobilenetv2-12-int8.onnx', view);
+    assert.equal(await page.locator('[data-testid="graph-fold-qdq"]').count(), 0);
+    await page.close();
+  });
 });
 
 describe('export', () => {

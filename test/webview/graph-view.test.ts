@@ -9,7 +9,7 @@ import type { Model } from '../../src/core/model';
 import { openModelFile } from '../../src/core/open';
 import { summarize } from '../../src/core/summary';
 import { SAMPLE_MODEL, SYSTEM_PYTHON, sharedModel } from '../helpers/paths';
-import { cspViolations, posted, sendToWebview, startHarness, type WebviewHarness } from './harness';
+import { cspViolations, expandAllInOutline, posted, sendToWebview, startHarness, type WebviewHarness } from './harness';
 
 let harness: WebviewHarness;
 let mnist: Model;
@@ -215,14 +215,7 @@ describe('graph view on a TFLite model', () => {
     const view = buildGraphView(model);
     const page = await openGraph(model, 'vww_96_int8.tflite');
     // Open every group through the outline's keyboard (Right on a closed group), then compare.
-    for (let round = 0; round < 20; round++) {
-      const closed = page.locator('[data-testid="graph-outline"] [role="treeitem"][aria-expanded="false"]');
-      if ((await closed.count()) === 0) break;
-      const seq = await page.getAttribute('[data-testid="graph-view"]', 'data-layout-seq');
-      await closed.first().focus();
-      await page.keyboard.press('ArrowRight');
-      await page.waitForFunction((s) => document.querySelector('[data-testid="graph-view"]')?.getAttribute('data-layout-seq') !== s, seq);
-    }
+    await expandAllInOutline(page);
     assert.deepEqual((await outlineNodes(page)).sort(), view.nodes.map((n) => n.name).sort());
     const conv = view.nodes.find((n) => n.opType === 'CONV_2D')!;
     await page.click(`[data-testid="graph-outline"] [role="treeitem"][data-id="${conv.id}"][data-kind="node"]`);
@@ -312,8 +305,11 @@ describe('graph view on a synthetic scoped transformer', () => {
     const v2 = await vp();
     assert.equal(v2.k, v1.k);
     assert.ok(v2.y > v1.y + 100, `${v1.y} → ${v2.y}`);
+    // Fit (one click) zooms out from the legible first view to the whole graph.
     await page.click('[data-testid="graph-fit"]');
-    assert.deepEqual(await vp(), v0);
+    const fit = await vp();
+    assert.ok(fit.k < v0.k, `fit ${fit.k} vs first view ${v0.k}`);
+    assert.equal(await page.getAttribute('[data-testid="graph-view"]', 'data-zoom'), fit.k.toFixed(4));
     await page.close();
   });
 

@@ -89,3 +89,16 @@ export async function cspViolations(page: Page): Promise<string[]> {
 export async function sendToWebview(page: Page, msg: HostToWebview): Promise<void> {
   await page.evaluate((m) => window.postMessage(m, '*'), msg);
 }
+
+/** Opens every collapsed group through the outline's keyboard (Right on a closed group), one layout at a time. */
+export async function expandAllInOutline(page: Page, maxRounds = 400): Promise<void> {
+  for (let round = 0; round < maxRounds; round++) {
+    const closed = page.locator('[data-testid="graph-outline"] [role="treeitem"][aria-expanded="false"]');
+    if ((await closed.count()) === 0) return;
+    const seq = await page.getAttribute('[data-testid="graph-view"]', 'data-layout-seq');
+    await closed.first().focus();
+    await page.keyboard.press('ArrowRight');
+    await page.waitForFunction((s) => document.querySelector('[data-testid="graph-view"]')?.getAttribute('data-layout-seq') !== s, seq);
+  }
+  throw new Error('groups kept appearing closed');
+}

@@ -5,20 +5,24 @@
  * panel. Every model string goes into the DOM as text (h() / textContent), never as markup.
  */
 import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
-import type { GraphView, GvNode, GvTensor } from '../../src/protocol';
+import type { GraphView, GvNode } from '../../src/protocol';
 import type { ModelSummary } from '../../src/core/summary';
 import { h } from '../dom';
-import { formatShape, renderSummary } from '../summaryView';
+import { renderSummary } from '../summaryView';
 import { ItemKind, layoutInputOf, type LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { Minimap } from './minimap';
-import { GraphCanvas } from './renderer';
+import { buildOutline } from './outline';
+import { GraphCanvas, LABEL_PX, wheelZoomFactor } from './renderer';
+import { NodeTooltip } from './tooltip';
 import { viewToSvg } from './exportSvg';
 import type { RequestFn } from './rpc';
 import { installGraphStyles } from './styles';
-import { renderConstant, renderQuant } from './tensorPanel';
+import { renderProperties } from './properties';
 
-export type Selection = { kind: 'node' | 'group'; id: number } | null;
+import type { Selection } from './properties';
+
+export type { Selection } from './properties';
 
 /** What survives hiding the tab or reloading the window (through the webview's getState/setState). */
 export interface GraphViewState {
@@ -82,16 +86,13 @@ export function initialExpanded(view: GraphView, budget = INITIAL_BUDGET): numbe
     const g = queue.shift()!;
     const grp = view.groups[g];
     const extra = grp.groups.length + grp.nodes.length - 1;
-    if (visible + extra > budget) continue;
+    // A group of one costs nothing to open (a lone node in its own scope shows at once).
+    if (extra > 0 && visible + extra > budget) continue;
     visible += extra;
     open.push(g);
     queue.push(...grp.groups);
   }
   return open;
-}
-
-function shapeText(t: GvTensor): string {
-  return formatShape(t.shape);
 }
 
 export class GraphPanel {
@@ -122,7 +123,8 @@ export class GraphPanel {
   private readonly key: string;
   private restored: { selection: Selection; viewport?: GraphViewState['viewport'] } | undefined;
   private saveTimer: number | undefined;
-  private needsFit = false;
+  private needsFirstView = false;
+  private readonly tooltip: NodeTooltip;
 
   constructor(private readonly opts: GraphPanelOptions) {
     installGraphStyles();
@@ -163,11 +165,13 @@ export class GraphPanel {
     // The minimap is a pointer aid; keyboard users have the outline and search.
     const minimapEl = h('canvas', { class: 'qlg-minimap', 'aria-hidden': 'true', 'data-testid': 'graph-minimap', title: 'Minimap: click or drag to move' });
     this.outline = h('div', { class: 'qlg-outline', role: 'tree', 'aria-label': 'Graph outline', 'data-testid': 'graph-outline' });
+    this.tooltip = new NodeTooltip(view);
     this.props = h('section', { class: 'qlg-props', 'aria-label': 'Properties', 'data-testid': 'graph-properties' }, h('p', { class: 'qlg-muted' }, 'Select a node to see its properties.'));
     const summary = h('details', { class: 'qlg-summary-panel', 'data-testid': 'summary-panel', open: true },
       h('summary', {}, 'Model summary'), renderSummary(opts.fileName, opts.summary));
-    const hasQdq = (view.qdqCount ?? 0) > 0 || (view.foldedQdq ?? 0) > 0;
-    const foldBtn = hasQdq && opts.onFoldQdq ? button('fold', opts.foldQdq ? 'Show Q/DQ nodes' : 'Fold Q/DQ pairs into edges', 'graph-fold-qdq', () => opts.onFoldQdq?.(!opts.foldQdq)) : null;
+    // Offered where folding changes the picture: QDQ pairs, not a QOperator model's boundary Q/DQ.
+    const foldable = (view.qdqFoldable ?? 0) > 0 || (view.foldedQdq ?? 0) > 0;
+    const foldBtn = foldable && opts.onFoldQdq ? button('fold', opts.foldQdq ? 'Show Q/DQ nodes' : 'Fold Q/DQ pairs into edges', 'graph-fold-qdq', () => opts.onFoldQdq?.(!opts.foldQdq)) : null;
     foldBtn?.setAttribute('aria-pressed', opts.foldQdq ? 'true' : 'false');
     this.element = h('div', { class: 'qlg-root', 'data-testid': 'graph-view', 'data-node-count': view.opCount, 'data-folded': opts.foldQdq ? 'true' : 'false' },
       h('div', { class: 'qlg-toolbar', role: 'toolbar', 'aria-label': 'Graph tools' },
@@ -187,7 +191,7 @@ export class GraphPanel {
       ),
       h('div', { class: 'qlg-body' },
         this.outline,
-        h('div', { class: 'qlg-canvas-wrap' }, this.canvasEl, minimapEl),
+        h('div', { class: 'qlg-canvas-wrap' }, this.canvasEl, minimapEl, this.tooltip.element),
         h('aside', { class: 'qlg-side', 'aria-label': 'Details' }, this.props, summary),
       ),
     );
@@ -206,9 +210,13 @@ export class GraphPanel {
       const restored = this.restored;
       this.restored = undefined;
       if (restored?.selection) await this.select(restored.selection);
+      this.canvas.onViewportChange = () => {
+        this.showZoom();
+        this.saveState();
+      };
       if (restored?.viewport) this.canvas.vp = { ...restored.viewport };
-      else this.fitWhenSized();
-      this.canvas.onViewportChange = () => this.saveState();
+      else this.firstViewWhenSized();
+      this.showZoom();
       this.canvas.draw();
       const ms = performance.now() - this.t0;
       this.element.dataset.ready = 'true';
@@ -279,11 +287,20 @@ export class GraphPanel {
     };
   }
 
-  /** Fits the graph, or waits for a real size if the view is hidden (a background tab). */
-  private fitWhenSized(): void {
+  /** The first view (legible, at the inputs), or later when the view is hidden (a background tab) and has no size yet. */
+  private firstViewWhenSized(): void {
     this.canvas.resize();
-    this.needsFit = this.canvas.size.w < 50 || this.canvas.size.h < 50;
-    if (!this.needsFit && this.layout) this.canvas.fit();
+    this.needsFirstView = this.canvas.size.w < 50 || this.canvas.size.h < 50;
+    if (this.needsFirstView || !this.layout) return;
+    const inputs = this.opts.graph.nodes.filter((n) => n.kind === 'input').map((n) => this.layout!.repr[n.id]);
+    this.canvas.firstView(inputs);
+  }
+
+  /** The scale and the label size on screen, as attributes: end-to-end tests read them in VS Code. */
+  private showZoom(): void {
+    const k = this.canvas.vp.k;
+    this.element.dataset.zoom = k.toFixed(4);
+    this.element.dataset.labelPx = (k * LABEL_PX).toFixed(2);
   }
 
   private saveState(): void {
@@ -418,38 +435,8 @@ export class GraphPanel {
   // ---- outline ------------------------------------------------------------------------------
 
   private buildOutline(): void {
-    const layout = this.layout!;
-    const g = this.opts.graph;
-    const containers: HTMLElement[] = [];
-    const items: HTMLElement[] = [];
-    const root = document.createDocumentFragment();
-    layout.items.forEach((it, i) => {
-      const parentEl = it.parent < 0 ? root : containers[it.parent];
-      let el: HTMLElement;
-      const indent = `${6 + it.depth * 12}px`;
-      if (it.kind === ItemKind.Node) {
-        const node = g.nodes[it.id];
-        el = h('div', { role: 'treeitem', class: 'qlg-leaf', 'aria-level': it.depth + 1, 'aria-selected': 'false', tabindex: -1, 'data-item': i, 'data-kind': 'node', 'data-id': it.id, 'data-op': node.opType, title: `${node.opType} · ${node.name}` }, node.name);
-        el.style.paddingLeft = indent;
-      } else {
-        const grp = g.groups[it.id];
-        const open = it.kind === ItemKind.Frame;
-        const row = h('span', { class: 'qlg-row' },
-          h('span', { class: `codicon codicon-chevron-${open ? 'down' : 'right'}`, 'aria-hidden': 'true', 'data-toggle': 'true' }), ' ',
-          h('span', { class: 'qlg-label' }, grp.label), ' ',
-          h('span', { class: 'qlg-muted' }, `(${grp.size})`));
-        row.style.paddingLeft = indent;
-        el = h('div', { role: 'treeitem', 'aria-level': it.depth + 1, 'aria-expanded': open ? 'true' : 'false', 'aria-selected': 'false', tabindex: -1, 'data-item': i, 'data-kind': 'group', 'data-id': it.id, 'data-path': grp.path }, row);
-        if (open) {
-          const kids = h('div', { role: 'group' });
-          el.append(kids);
-          containers[i] = kids;
-        }
-      }
-      parentEl.append(el);
-      items.push(el);
-    });
-    this.outline.replaceChildren(root);
+    const { content, items } = buildOutline(this.layout!, this.opts.graph);
+    this.outline.replaceChildren(content);
     this.outlineItems = items;
   }
 
@@ -551,10 +538,12 @@ export class GraphPanel {
     if (!q) return [];
     const g = this.opts.graph;
     const tensorHit = g.tensors.map((t) => t.name.toLowerCase().includes(q));
+    // A folded constant-only node is found at the nodes that read what it computes.
+    const foldedHit = (t: number): boolean => !!g.tensors[t].computedBy && (g.tensors[t].computedBy!.name.toLowerCase().includes(q) || g.tensors[t].computedBy!.opType.toLowerCase().includes(q));
     // A tensor is found at the node that writes it; constants (weights) at the nodes that read them.
     const hit = (n: GvNode): boolean =>
       n.name.toLowerCase().includes(q) || n.opType.toLowerCase().includes(q) ||
-      n.outputs.some((t) => t >= 0 && tensorHit[t]) || n.inputs.some((t) => t >= 0 && tensorHit[t] && g.tensors[t].producer < 0);
+      n.outputs.some((t) => t >= 0 && tensorHit[t]) || n.inputs.some((t) => t >= 0 && (tensorHit[t] || foldedHit(t)) && g.tensors[t].producer < 0);
     return g.nodes.filter(hit).map((n) => n.id);
   }
 
@@ -588,56 +577,7 @@ export class GraphPanel {
   // ---- properties ---------------------------------------------------------------------------
 
   private renderProperties(): void {
-    const s = this.selection;
-    const g = this.opts.graph;
-    if (!s) {
-      this.props.replaceChildren(h('p', { class: 'qlg-muted' }, 'Select a node to see its properties.'));
-      return;
-    }
-    if (s.kind === 'group') {
-      const grp = g.groups[s.id];
-      this.props.replaceChildren(
-        h('h2', { 'data-testid': 'prop-name' }, grp.label),
-        h('div', { class: 'qlg-mono qlg-muted', 'data-testid': 'prop-scope' }, grp.synthetic ? `${g.groups[grp.parent]?.path || '/'} (part)` : grp.path || '/'),
-        h('div', { 'data-testid': 'prop-op' }, `Group · ${grp.size} nodes`),
-        h('h3', {}, 'Operators'),
-        h('table', { 'data-testid': 'prop-opmix' }, h('tbody', {}, ...grp.opMix.map(([op, n]) => h('tr', { 'data-name': op }, h('td', { class: 'qlg-mono' }, op), h('td', {}, String(n)))))),
-      );
-      return;
-    }
-    const node = g.nodes[s.id];
-    const tensorRows = (ids: number[]): HTMLElement =>
-      h('tbody', {}, ...ids.map((t) => {
-        if (t < 0) return h('tr', { 'data-testid': 'prop-tensor', 'data-name': '' }, h('td', { class: 'qlg-muted' }, '(omitted)'), h('td', {}), h('td', {}));
-        const x = g.tensors[t];
-        return h('tr', { 'data-testid': 'prop-tensor', 'data-name': x.name, 'data-dtype': x.dtype, 'data-shape': shapeText(x), 'data-constant': x.constant ? 'true' : 'false' },
-          h('td', { class: 'qlg-mono' }, x.name, x.constant ? h('span', { class: 'qlg-muted' }, ' (const)') : null),
-          h('td', {}, x.dtype),
-          h('td', { class: 'qlg-mono' }, shapeText(x), x.quant ? h('div', { class: 'qlg-muted' }, x.quant) : null));
-      }));
-    const tensorsOf = [...new Set([...node.inputs, ...node.outputs].filter((t) => t >= 0))];
-    const quantized = tensorsOf.filter((t) => g.tensors[t].q);
-    // Only real data can be fetched: declared-but-empty constants still show their type above.
-    const constants = [...new Set(node.inputs.filter((t) => t >= 0 && g.tensors[t].constant))];
-    // The biggest constant (the weight, not a scale or zero point) opens and loads at once.
-    const elements = (t: number): number => (g.tensors[t].shape ?? []).reduce<number>((a, d) => a * (typeof d === 'number' ? d : 1), 1);
-    const biggest = constants.reduce((best, t) => (best < 0 || elements(t) > elements(best) ? t : best), -1);
-    this.props.replaceChildren(h('div', {},
-      h('h2', { 'data-testid': 'prop-name' }, node.name),
-      h('div', { 'data-testid': 'prop-op' }, node.kind === 'op' ? node.opType + (node.domain ? ` · ${node.domain}` : '') : node.kind === 'input' ? 'Graph input' : 'Graph output'),
-      h('div', { class: 'qlg-mono qlg-muted', 'data-testid': 'prop-scope' }, g.groups[node.group].path || '/'),
-      node.attrs.length ? h('h3', {}, 'Attributes') : null,
-      node.attrs.length ? h('table', { 'data-testid': 'prop-attrs' }, h('tbody', {}, ...node.attrs.map((a) =>
-        h('tr', { 'data-name': a.name, 'data-value': a.value }, h('td', { class: 'qlg-mono' }, a.name), h('td', { class: 'qlg-mono' }, a.value))))) : null,
-      node.inputs.length ? h('h3', {}, 'Inputs') : null,
-      node.inputs.length ? h('table', { 'data-testid': 'prop-inputs' }, tensorRows(node.inputs)) : null,
-      node.outputs.length ? h('h3', {}, 'Outputs') : null,
-      node.outputs.length ? h('table', { 'data-testid': 'prop-outputs' }, tensorRows(node.outputs)) : null,
-      quantized.length ? h('h3', {}, 'Quantization') : null,
-      quantized.length ? h('div', { 'data-testid': 'prop-quant' }, ...quantized.map((t) => renderQuant(g.tensors[t], g.tensors[t].q!))) : null,
-      constants.length ? h('h3', {}, 'Constants') : null,
-      constants.length ? h('div', { 'data-testid': 'prop-constants' }, ...constants.map((t) => renderConstant(g.tensors[t], this.opts.request, t === biggest))) : null,
-    ));
+    renderProperties(this.props, this.opts.graph, this.selection, this.opts.request);
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -694,12 +634,20 @@ export class GraphPanel {
       const r = this.canvasEl.getBoundingClientRect();
       return [ev.clientX - r.left, ev.clientY - r.top];
     };
+    this.listen(this.canvasEl, 'pointerleave', () => this.tooltip.hide());
     this.listen(this.canvasEl, 'pointerdown', (ev) => {
+      this.tooltip.hide();
       drag = { x: ev.clientX, y: ev.clientY, moved: false, id: ev.pointerId };
       this.canvasEl.setPointerCapture?.(ev.pointerId);
     });
     this.listen(this.canvasEl, 'pointermove', (ev) => {
-      if (!drag || drag.id !== ev.pointerId) return;
+      if (!drag) {
+        const [sx, sy] = local(ev);
+        const it = this.layout?.items[this.canvas.hitTest(sx, sy)];
+        this.tooltip.hover(it?.kind === ItemKind.Node ? it.id : -1, sx, sy, this.canvas.size);
+        return;
+      }
+      if (drag.id !== ev.pointerId) return;
       const dx = ev.clientX - drag.x;
       const dy = ev.clientY - drag.y;
       if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
@@ -724,9 +672,11 @@ export class GraphPanel {
     });
     this.listen(this.canvasEl, 'wheel', (ev) => {
       ev.preventDefault();
+      this.tooltip.hide();
       const [sx, sy] = local(ev);
-      if (ev.ctrlKey || !ev.shiftKey) this.canvas.zoomAt(sx, sy, Math.exp(-ev.deltaY * (ev.ctrlKey ? 0.01 : 0.0015)));
-      else this.canvas.panBy(-ev.deltaY, 0);
+      // Wheel, Ctrl+wheel and trackpad pinch (a Ctrl+wheel) zoom in small proportional steps; Shift+wheel pans.
+      if (ev.ctrlKey || !ev.shiftKey) this.canvas.zoomAt(sx, sy, wheelZoomFactor(ev.deltaY, ev.deltaMode, this.canvas.size.h));
+      else this.canvas.panBy(-(ev.deltaY || ev.deltaX), 0);
     }, { passive: false });
     this.listen(this.canvasEl, 'keydown', (ev) => {
       let handled = true;
@@ -746,7 +696,7 @@ export class GraphPanel {
       if (handled) ev.preventDefault();
     });
     const ro = new ResizeObserver(() => {
-      if (this.needsFit) this.fitWhenSized();
+      if (this.needsFirstView) this.firstViewWhenSized();
       this.canvas.requestDraw();
     });
     ro.observe(this.canvasEl);

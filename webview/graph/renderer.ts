@@ -72,6 +72,24 @@ export function readColours(): Colours {
   };
 }
 
+/** Node labels are drawn at this size (CSS px) at scale 1. */
+export const LABEL_PX = 12;
+/** The smallest label a reader reads without effort; the first view never opens below it. */
+export const MIN_LABEL_PX = 9;
+/** The first view's scale when the whole graph does not fit legibly: labels at their design size. */
+const FIRST_VIEW_K = 1;
+
+/**
+ * Zoom factor of one wheel event: a mouse notch (100 px, 3 lines) is a 10 % step, and a bigger
+ * delta counts as one notch, so fast wheels and Ctrl+wheel step as gently; trackpad pinches
+ * (Ctrl+wheel with small deltas) zoom in proportion to the gesture, as in VS Code.
+ */
+export function wheelZoomFactor(deltaY: number, deltaMode: number, pageHeight = 800): number {
+  const px = deltaMode === 1 ? deltaY * 33 : deltaMode === 2 ? deltaY * pageHeight : deltaY;
+  const d = Math.max(-100, Math.min(100, px));
+  return Math.pow(1.1, -d / 100);
+}
+
 /** Level-of-detail thresholds (scale). */
 const TEXT_K = 0.38;
 const NAME_K = 0.75;
@@ -171,6 +189,40 @@ export class GraphCanvas {
     const kk = Math.max(0.02, k);
     this.vp = { k: kk, x: this.layout.width / 2 - this.width / 2 / kk, y: -pad / kk };
     if (this.layout.height * kk < this.height - 2 * pad) this.vp.y = this.layout.height / 2 - this.height / 2 / kk;
+    this.requestDraw();
+  }
+
+  /**
+   * The first view: the whole graph when it fits with legible labels; otherwise labels at their
+   * design size, at the graph's inputs (`anchors`, items), centred across them, top first.
+   */
+  firstView(anchors: number[]): void {
+    if (!this.layout) return;
+    this.resize();
+    const pad = 24;
+    const fitK = Math.min(1, (this.width - 2 * pad) / Math.max(1, this.layout.width), (this.height - 2 * pad) / Math.max(1, this.layout.height));
+    if (fitK * LABEL_PX >= MIN_LABEL_PX) {
+      this.fit();
+      return;
+    }
+    const k = FIRST_VIEW_K;
+    const items = anchors.map((i) => this.layout!.items[i]).filter((it) => it !== undefined);
+    let x0 = Infinity;
+    let x1 = -Infinity;
+    let y0 = Infinity;
+    for (const it of items) {
+      // Inputs far apart (a wide graph) would not fit at this scale: the first one leads.
+      if (x1 > -Infinity && Math.max(x1, it.x + it.w) - Math.min(x0, it.x) > (this.width - 2 * pad) / k) break;
+      x0 = Math.min(x0, it.x);
+      x1 = Math.max(x1, it.x + it.w);
+      y0 = Math.min(y0, it.y);
+    }
+    if (x0 === Infinity) {
+      x0 = 0;
+      x1 = Math.min(this.layout.width, this.width / k);
+      y0 = 0;
+    }
+    this.vp = { k, x: (x0 + x1) / 2 - this.width / 2 / k, y: y0 - pad / k };
     this.requestDraw();
   }
 
@@ -373,7 +425,7 @@ export class GraphCanvas {
         ctx.textAlign = 'center';
         ctx.textBaseline = 'middle';
         ctx.fillStyle = io ? c.ioFg : c.fg;
-        ctx.font = `600 12px ${c.font}`;
+        ctx.font = `600 ${LABEL_PX}px ${c.font}`;
         const showName = k >= NAME_K;
         ctx.fillText(clip(io ? node.name : node.keyAttrs ? `${node.opType} ${node.keyAttrs}` : node.opType, (it.w - 10) / 7), it.x + it.w / 2, it.y + (showName && !io ? 14 : it.h / 2));
         if (showName && !io) {

@@ -14,13 +14,40 @@ const CSS = `
 .qlg-btn:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
 .qlg-status { margin-left: auto; color: var(--vscode-descriptionForeground); white-space: nowrap; }
 .qlg-body { flex: 1; display: flex; min-height: 0; }
-.qlg-outline { width: 230px; flex: none; overflow: auto; border-right: 1px solid var(--vscode-panel-border, transparent); padding: 4px 0; font-size: 0.92em; }
-.qlg-outline [role=treeitem] { cursor: default; }
-.qlg-outline .qlg-row { display: block; padding: 1px 6px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.qlg-outline [role=treeitem][aria-selected=true] > .qlg-row, .qlg-outline [role=treeitem][aria-selected=true].qlg-leaf { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); }
-.qlg-outline [role=treeitem]:focus { outline: 1px solid var(--vscode-list-focusOutline, var(--vscode-focusBorder)); outline-offset: -1px; }
-.qlg-outline .qlg-leaf { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.qlg-outline { width: 240px; flex: none; overflow: auto; border-right: 1px solid var(--vscode-panel-border, transparent); padding: 2px 0; font-size: var(--vscode-font-size); background: var(--vscode-sideBar-background, transparent); color: var(--vscode-sideBar-foreground, inherit); }
+.qlg-outline [role=treeitem] { cursor: pointer; outline: none; }
 .qlg-outline [role=group] { margin: 0; padding: 0; }
+/* Rows as in VS Code's trees: 22 px, indent guides, twistie, icon, label, description. */
+.qlg-outline .qlg-row { display: block; height: 22px; line-height: 22px; padding: 0 6px 0 4px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.qlg-outline .qlg-row > * { display: inline-block; vertical-align: top; }
+.qlg-outline .qlg-row > .qlg-label, .qlg-outline .qlg-row > .qlg-desc { display: inline; }
+.qlg-outline .qlg-row:hover { background: var(--vscode-list-hoverBackground); color: var(--vscode-list-hoverForeground, inherit); }
+.qlg-outline [role=treeitem][aria-selected=true] > .qlg-row, .qlg-outline .qlg-leaf[aria-selected=true] { background: var(--vscode-list-inactiveSelectionBackground); color: var(--vscode-list-inactiveSelectionForeground, inherit); }
+.qlg-outline:focus-within [role=treeitem][aria-selected=true] > .qlg-row, .qlg-outline:focus-within .qlg-leaf[aria-selected=true] { background: var(--vscode-list-activeSelectionBackground); color: var(--vscode-list-activeSelectionForeground); }
+.qlg-outline [role=treeitem]:focus > .qlg-row, .qlg-outline .qlg-leaf:focus { outline: 1px solid var(--vscode-list-focusOutline, var(--vscode-focusBorder)); outline-offset: -1px; }
+.qlg-outline:focus-within [role=treeitem]:focus > .qlg-row, .qlg-outline:focus-within .qlg-leaf:focus { background: var(--vscode-list-focusBackground, var(--vscode-list-activeSelectionBackground)); }
+.qlg-indent { height: 22px; }
+.qlg-guide { display: inline-block; height: 22px; vertical-align: top; width: 8px; margin-left: 8px; border-left: 1px solid var(--vscode-tree-inactiveIndentGuidesStroke, var(--vscode-tree-indentGuidesStroke, rgba(128,128,128,0.35))); }
+.qlg-outline:hover .qlg-guide, .qlg-outline:focus-within .qlg-guide { border-left-color: var(--vscode-tree-indentGuidesStroke, rgba(128,128,128,0.6)); }
+.qlg-twistie { width: 16px; height: 22px; text-align: center; }
+.qlg-outline .codicon { margin-right: 6px; line-height: 22px; }
+.qlg-outline .qlg-twistie.codicon { margin-right: 0; }
+.qlg-outline .qlg-desc { margin-left: 6px; font-size: 0.9em; opacity: 0.95; }
+.qlg-outline .codicon-symbol-method { color: var(--vscode-symbolIcon-methodForeground, #b180d7); }
+.qlg-outline .codicon-pulse { color: var(--vscode-symbolIcon-eventForeground, #ee9d28); }
+.qlg-outline .codicon-symbol-ruler { color: var(--vscode-symbolIcon-variableForeground, #75beff); }
+.qlg-outline .codicon-symbol-numeric { color: var(--vscode-symbolIcon-numberForeground, var(--vscode-foreground)); }
+.qlg-outline .codicon-symbol-array { color: var(--vscode-symbolIcon-arrayForeground, var(--vscode-foreground)); }
+.qlg-outline .codicon-symbol-namespace, .qlg-outline .codicon-symbol-structure { color: var(--vscode-symbolIcon-namespaceForeground, var(--vscode-foreground)); }
+.qlg-outline .codicon-sign-in, .qlg-outline .codicon-sign-out { color: var(--vscode-symbolIcon-interfaceForeground, #75beff); }
+.qlg-tooltip { position: absolute; z-index: 10; max-width: 440px; padding: 4px 8px 6px; pointer-events: none; font-size: 12px; line-height: 1.45;
+  background: var(--vscode-editorHoverWidget-background, var(--vscode-editorWidget-background, #252526)); color: var(--vscode-editorHoverWidget-foreground, var(--vscode-foreground, #cccccc));
+  border: 1px solid var(--vscode-editorHoverWidget-border, var(--vscode-widget-border, transparent)); border-radius: 3px; box-shadow: 0 2px 8px var(--vscode-widget-shadow, transparent); }
+.qlg-tooltip[hidden] { display: none; }
+.qlg-tooltip table { border-collapse: collapse; }
+.qlg-tooltip td { padding: 0 10px 0 0; vertical-align: top; overflow-wrap: anywhere; }
+.qlg-tip-head { padding-bottom: 3px; }
+.qlg-tip-title { margin-top: 4px; color: var(--vscode-descriptionForeground); font-weight: 600; }
 .qlg-canvas-wrap { flex: 1; position: relative; min-width: 0; }
 .qlg-canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block; cursor: grab; touch-action: none; }
 .qlg-minimap { position: absolute; right: 10px; bottom: 10px; border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #80808080)); box-shadow: 0 0 6px var(--vscode-widget-shadow, transparent); cursor: crosshair; }

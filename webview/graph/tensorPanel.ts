@@ -105,6 +105,13 @@ export function renderConstant(t: GvTensor, request: RequestFn | undefined, open
   const load = (): void => {
     if (loaded || !details.open) return;
     loaded = true;
+    // Computed by a folded constant-only node: its values exist only when the model runs it.
+    const by = t.computedBy;
+    if (by) {
+      body.append(h('p', { class: 'qlg-muted', 'data-testid': 'tensor-computed-by' }, `Computed by ${by.opType} node `, h('span', { class: 'qlg-mono' }, by.name), ', folded into this node.'));
+      if (by.attrs.length) body.append(h('table', {}, h('tbody', {}, ...by.attrs.map((a) => h('tr', { 'data-name': a.name }, h('td', { class: 'qlg-mono' }, a.name), h('td', { class: 'qlg-mono' }, a.value))))));
+      return;
+    }
     if (!request) {
       body.append(h('p', { class: 'qlg-muted' }, 'Statistics are not available here.'));
       return;
