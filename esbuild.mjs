@@ -61,6 +61,9 @@ const nodeCommon = {
   format: 'cjs',
   target: 'node20',
   external: ['vscode', 'onnxruntime-node'],
+  // jsonc-parser's "main" is a UMD build whose require('./impl/...') calls esbuild cannot follow;
+  // its ES module build bundles whole.
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
 };
 
 const builds = [

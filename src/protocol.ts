@@ -150,7 +150,13 @@ export interface ResponseMessage {
   err?: string;
 }
 
-export type HostToWebview = SnapshotMessage | ResponseMessage | MarksMessage;
+/** Select a node and bring it into view (a recipe's "Show in graph", a results chart). */
+export interface RevealNodeMessage {
+  type: 'revealNode';
+  node: string;
+}
+
+export type HostToWebview = SnapshotMessage | ResponseMessage | MarksMessage | RevealNodeMessage;
 
 // ---- validation of untrusted input from the webview ------------------------------------------
 

@@ -7,6 +7,8 @@ import type { ModelSummary } from '../core/summary';
 import { ActiveModelContext, modelSummaryFor } from './commandsContext';
 import { SummaryDocuments } from './commandsSummary';
 import { registerMarkCommands } from './markCommands';
+import { registerRecipeLanguage } from './recipeLanguage';
+import { RecipeModels } from './recipeModels';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import { fixStartupRace, reopenModelTabs } from './startupRace';
@@ -26,12 +28,15 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
 
   fixStartupRace(context, VIEW_TYPE, log);
   registerMarkCommands(context, provider);
+  registerRecipeLanguage(context, new RecipeModels(provider, log));
   const active = new ActiveModelContext(provider);
   const summaries = new SummaryDocuments();
 
   context.subscriptions.push(
     active,
     summaries,
+    vscode.commands.registerCommand('quantlens.revealNode', (uri: vscode.Uri, node: string) =>
+      uri instanceof vscode.Uri && typeof node === 'string' ? provider.revealNode(uri, node) : false),
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.quantizeModel', (uri?: vscode.Uri, args?: QuantizeCommandArgs) =>
       quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { GraphView } from '../core/graphView';
-import { MarkSet, unknownMarks, type MarkEdit, type Precision } from '../core/marks/marks';
+import { MarkSet, unknownMarks, viewNodeNames, type MarkEdit, type Precision } from '../core/marks/marks';
 import { parseBackup, readSidecarPlan, serializeBackup, sidecarPath, writeSidecarPlan } from '../core/marks/sidecar';
 import type { ModelSummary } from '../core/summary';
 import type { TensorStats } from '../core/tensor';
@@ -127,10 +127,8 @@ export class ModelDocument implements vscode.CustomDocument {
 
   /** Node names of the graph the editor shows, which is what marks are made on. */
   get nodeNames(): ReadonlySet<string> {
-    const names = new Set<string>();
     const g = this._state.kind === 'loaded' ? this._state.graph : undefined;
-    for (const n of g?.nodes ?? []) if (n.kind === 'op') names.add(n.name);
-    return names;
+    return g ? viewNodeNames(g) : new Set();
   }
 
   /** What the webviews show: the marks and the ones naming nodes the model does not have. */

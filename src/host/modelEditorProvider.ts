@@ -19,6 +19,8 @@ export interface EditorRecord {
   firstViewMs?: number;
   /** Node names selected in this editor's graph. */
   selection: string[];
+  /** A node to reveal once the webview is ready. */
+  pendingReveal?: string;
 }
 
 export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDocument> {
@@ -156,6 +158,23 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
     ];
   }
 
+  /**
+   * Opens `uri` in QuantLens (or focuses its editor) and selects `node` in the graph. Resolves to
+   * false when no editor for it appeared.
+   */
+  async revealNode(uri: vscode.Uri, node: string): Promise<boolean> {
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+    const deadline = Date.now() + 15_000;
+    let record: EditorRecord | undefined;
+    while (!(record = [...this.editors].find((r) => r.document.uri.toString() === uri.toString())) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!record) return false;
+    if (record.webviewReady) void record.panel.webview.postMessage({ type: 'revealNode', node } satisfies HostToWebview);
+    else record.pendingReveal = node;
+    return true;
+  }
+
   /** Runs a request's work and posts exactly one response, {ok} or {err} with a readable message. */
   private answer(id: number, post: (m: HostToWebview) => void, work: () => Promise<unknown>): void {
     let p: Promise<unknown>;
@@ -191,6 +210,8 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
         }
         record.webviewReady = true;
         sendSnapshot();
+        if (record.pendingReveal !== undefined) post({ type: 'revealNode', node: record.pendingReveal });
+        record.pendingReveal = undefined;
         return;
       case 'rendered':
         if (msg.stateKind !== 'loading' && record.firstViewMs === undefined) {

@@ -4,6 +4,7 @@
  * inverse: undo applies `before`, redo applies `after`. The editor keeps the edits; this module
  * knows nothing of VS Code.
  */
+import type { GraphView } from '../graphView';
 import { PRECISIONS, type Precision } from '../quant/plan';
 
 export type { Precision };
@@ -115,4 +116,15 @@ export function planSummary(counts: ReadonlyArray<[Precision, number]>): string 
 /** Marks naming nodes that are not in the model (the model changed since they were made). */
 export function unknownMarks(plan: Readonly<Record<string, Precision>>, nodeNames: ReadonlySet<string>): string[] {
   return Object.keys(plan).filter((n) => !nodeNames.has(n)).sort();
+}
+
+/**
+ * Every node name a graph view knows: its op nodes and the constant-only nodes it folded into their
+ * consumers (a mark may name those too; they exist in the model).
+ */
+export function viewNodeNames(graph: Pick<GraphView, 'nodes' | 'tensors'>): Set<string> {
+  const names = new Set<string>();
+  for (const n of graph.nodes) if (n.kind === 'op') names.add(n.name);
+  for (const t of graph.tensors) if (t.computedBy) names.add(t.computedBy.name);
+  return names;
 }
