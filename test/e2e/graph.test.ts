@@ -1,10 +1,13 @@
 /**
  * The graph view end to end in a real VS Code (code-server in Chromium): open mnist-12.onnx and a
  * TFLite model from the explorer, check the accessible outline lists every node, and click a conv
- * to see its weights' shape and statistics, computed by the extension host from the file.
+ * to see its weights' shape and statistics, computed by the extension host from the file. Then the
+ * first views of mobilenetv2-12-int8 and light_resnet50 (ResNet-50's 415 nodes, no name scopes):
+ * legible labels at the input, every node in the outline at once, the hover card.
  *   node --import tsx --test test/e2e/graph.test.ts
- * References: python3-onnx + numpy for mnist-12; the summary's node count for the TFLite model.
- * On failure: a screenshot and code-server's log in test-results/.
+ * References: python3-onnx + numpy for mnist-12 and light_resnet50; the summary's node count for the TFLite model.
+ * Screenshots of the first views go to test-results/first-view-*.png on every run; on failure, a
+ * screenshot and code-server's log too.
  */
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -23,10 +26,17 @@ import {
   waitInFrames,
   type Session,
 } from '../integration/harness';
+import { TEST_RESULTS_DIR as TEST_RESULTS } from '../../scripts/code-server';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const TFLITE_NAME = 'kws_ref_model.tflite';
 const TFLITE = path.join(SHARED_MODELS, 'tflite', 'mlperf-tiny', 'keyword_spotting', 'trained_models', TFLITE_NAME);
+const MOBILENET_NAME = 'mobilenetv2-12-int8.onnx';
+const MOBILENET = path.join(SHARED_MODELS, 'onnx', 'hwacc_design_garage', MOBILENET_NAME);
+const RESNET_NAME = 'light_resnet50.onnx';
+const RESNET = path.join(SHARED_MODELS, 'onnx', 'onnx-light', RESNET_NAME);
+/** The smallest label (CSS px) the first view may show: graphView's design size is 12. */
+const MIN_LABEL_PX = 9;
 
 let session: Session | undefined;
 let workspace: string | undefined;
@@ -85,7 +95,7 @@ const close = (a: number, b: number, rel = 1e-4): boolean => Math.abs(a - b) <= 
 
 describe('the graph view in code-server', () => {
   before(async () => {
-    workspace = prepareWorkspace({ 'mnist-12.onnx': SAMPLE_MNIST, [TFLITE_NAME]: TFLITE });
+    workspace = prepareWorkspace({ 'mnist-12.onnx': SAMPLE_MNIST, [TFLITE_NAME]: TFLITE, [MOBILENET_NAME]: MOBILENET, [RESNET_NAME]: RESNET });
     session = await startSession({ workspace, install: installExtensionUnderTest });
   });
 
@@ -177,4 +187,51 @@ print(json.dumps({'nodes': [[n.name, n.op_type] for n in m.graph.node], 'w': con
       }
     });
   }
+
+  /** Checks the first view is legible and saves a screenshot of it under test-results/. */
+  async function firstView(page: Page, fileName: string): Promise<Frame> {
+    const frame = await openFromExplorer(page, fileName);
+    const labelPx = Number(await frame.getAttribute('[data-testid="graph-view"]', 'data-label-px'));
+    fs.mkdirSync(TEST_RESULTS, { recursive: true });
+    await page.screenshot({ path: path.join(TEST_RESULTS, `first-view-${fileName.replace(/\.onnx$/, '')}.png`) });
+    assert.ok(labelPx >= MIN_LABEL_PX, `${fileName}: labels at ${labelPx} px on the first view`);
+    assert.ok(await frame.locator('[data-testid="graph-minimap"]').isVisible(), 'the minimap shows');
+    return frame;
+  }
+
+  step(`${MOBILENET_NAME}: the first view is legible (labels ≥ ${MIN_LABEL_PX} px); hovering a QLinearConv shows its card with quantization`, async (page) => {
+    const frame = await firstView(page, MOBILENET_NAME);
+    // The view opens at the input, centred: walk down the middle of the canvas to the first QLinearConv.
+    const box = (await frame.locator('[data-testid="graph-canvas"]').boundingBox())!;
+    const tip = frame.locator('[data-testid="graph-tooltip"]');
+    let found = false;
+    for (let y = box.y + 20; y < box.y + box.height - 20 && !found; y += 14) {
+      await page.mouse.move(box.x + box.width / 2, y);
+      found = await frame.waitForSelector('[data-testid="graph-tooltip"]:not([hidden]) [data-testid="tooltip-op"]:text-is("QLinearConv")', { timeout: 700 }).then(() => true, () => false);
+    }
+    assert.ok(found, 'no QLinearConv card while hovering down the middle of the first view');
+    assert.match((await tip.locator('[data-testid="tooltip-name"]').textContent()) ?? '', /^Conv_\d+_quant$/);
+    assert.match((await tip.locator('[data-testid="tooltip-inputs"] tr').first().getAttribute('data-type')) ?? '', /^uint8\[/);
+    assert.ok((await tip.locator('[data-testid="tooltip-quant"] tr').count()) > 0, 'quantization parameters in the card');
+    await page.screenshot({ path: path.join(TEST_RESULTS, 'first-view-mobilenetv2-12-int8-tooltip.png') });
+    await page.mouse.move(box.x + 4, box.y + box.height - 4);
+    await tip.waitFor({ state: 'hidden', timeout: 5_000 });
+  });
+
+  step(`${RESNET_NAME} (no name scopes): legible first view; every node is in the outline without opening anything; ConstantOfShape weights fold into their consumers`, async (page) => {
+    const ref = JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', `
+import json, sys, onnx
+g = onnx.load(sys.argv[1]).graph
+print(json.dumps([[n.name, n.op_type] for n in g.node]))`, RESNET], { encoding: 'utf8' })) as [string, string][];
+    assert.equal(ref.length, 415);
+    const frame = await firstView(page, RESNET_NAME);
+    const ops = await outlineOps(frame);
+    const expected = ref.filter(([, op]) => op !== 'ConstantOfShape');
+    assert.equal(ref.length - expected.length, 239);
+    assert.deepEqual(ops.map((n) => [n.name, n.op]).sort(), expected.sort());
+    // Nothing had to be opened: no closed group, and no group named by an index range.
+    assert.equal(await frame.locator('[data-testid="graph-outline"] [role="treeitem"][aria-expanded="false"]').count(), 0);
+    const labels = await frame.$$eval('[data-testid="graph-outline"] .qlg-label', (els) => els.map((e) => e.textContent ?? ''));
+    assert.ok(labels.every((l) => !/^\d+\s*[–-]\s*\d+/.test(l)), labels.join(', '));
+  });
 });
