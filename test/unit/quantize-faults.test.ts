@@ -2,7 +2,8 @@
  * Issue 11's fault classes, each in a small model built at test time (test/fixtures/fault_models.py,
  * python3-onnx): If branches with Conv / LSTM / MatMul work and state inputs, a Loop body, weights
  * read only inside bodies, an unknown-rank tensor feeding Transpose, an int16 per-channel Conv
- * whose bias cannot be int32, and opset-9 Clip / Slice / Pad. Every one quantizes in every mode to
+ * whose bias cannot be int32, opset-9 Clip / Slice / Pad, DequantizeLinear -> Transpose read by a
+ * branch, and a log-power spectrum. Every one quantizes in every mode to
  * a model that onnxruntime runs with its default optimisations, and whose outputs, on inputs the
  * run never saw, stay within the mode's expected error of the float model's (onnxruntime is the
  * reference on both sides). Refusals name the node and the reason.
@@ -126,6 +127,18 @@ for (const mode of MODES) {
 
   test(`unknown-rank tensor feeding Transpose: ${mode}`, async () => {
     await run('unknown_rank', mode);
+  });
+
+  test(`DequantizeLinear -> Transpose whose output only an If branch reads (onnxruntime aborts on it): ${mode}`, async () => {
+    // an abort would end this process: the run's own check creates the session with default optimisations
+    const { res } = await run('transpose_into_branch', mode);
+    if (mode === 'int8' || mode === 'int16') assert.match(res.summary.leftFloat.find((f) => f.opType === 'Transpose')?.reason ?? '', /read inside an If \/ Loop body/);
+  });
+
+  test(`log-power spectrum (tiny values before Log): ${mode}`, async () => {
+    const { q } = await run('log_spectrum', mode);
+    // the tensor Log reads, and the sum and square before it, carry no Q/DQ
+    if (mode === 'int8' || mode === 'int16') assert.ok(!q.graphs[0].nodes.some((n) => n.opType === 'QuantizeLinear' && ['p', 'pe'].includes(n.inputs[0])));
   });
 
   test(`opset-9 Clip / Slice / Pad: ${mode}`, async () => {

@@ -1,7 +1,7 @@
 /**
  * The measured check every quantize run ends with: the float model and the written model run in
  * onnxruntime (default session options, so with the optimisations a user's session applies) on
- * the same few samples, and each float output is compared: SQNR in dB, and for outputs with a
+ * the same few samples, and each numeric output is compared: SQNR in dB, and for outputs with a
  * class axis (rank >= 2, last axis > 1) how often the arg-max agrees. A result below the mode's
  * expected accuracy becomes a warning; a run that cannot be checked says why.
  */
@@ -68,7 +68,7 @@ export async function checkOutputs(
       const sqnr = x.err === 0 ? MAX_SQNR_DB : Math.max(-MAX_SQNR_DB, Math.min(MAX_SQNR_DB, 10 * Math.log10(x.sig / x.err)));
       outputs.push({ output, sqnrDb: Number(sqnr.toFixed(2)), ...(x.classes && x.rows ? { top1Agreement: x.agree / x.rows } : {}) });
     }
-    if (!outputs.length) return { ...base, ms: performance.now() - t0, skipped: 'the model has no float32 outputs to compare' };
+    if (!outputs.length) return { ...base, ms: performance.now() - t0, skipped: 'the model has no numeric outputs to compare' };
     const sqnrDb = Math.min(...outputs.map((o) => o.sqnrDb));
     const tops = outputs.filter((o) => o.top1Agreement !== undefined).map((o) => o.top1Agreement!);
     return {
@@ -80,10 +80,19 @@ export async function checkOutputs(
   }
 }
 
+/** A numeric output's values as numbers (integer and bool outputs are compared too); undefined for strings. */
+function numbers(t: OrtTensor): ArrayLike<number> | undefined {
+  if (t.type === 'float32' || t.type === 'float64') return t.data as Float32Array;
+  if (t.type === 'string') return undefined;
+  const d = t.data as ArrayLike<number | bigint | boolean>;
+  return Float64Array.from({ length: d.length }, (_, i) => Number(d[i]));
+}
+
 function compare(name: string, a: OrtTensor | undefined, b: OrtTensor | undefined, acc: Map<string, { sig: number; err: number; rows: number; agree: number; classes: boolean }>): void {
-  if (!a || a.type !== 'float32') return;
-  const x = a.data as Float32Array;
-  const y = b && b.type === 'float32' && b.data.length === x.length ? (b.data as Float32Array) : undefined;
+  const x = a && numbers(a);
+  if (!a || !x) return;
+  const yv = b && b.type === a.type ? numbers(b) : undefined;
+  const y = yv && yv.length === x.length ? yv : undefined;
   const dims = a.dims;
   const last = dims.length >= 2 ? dims[dims.length - 1] : 0;
   const e = acc.get(name) ?? { sig: 0, err: 0, rows: 0, agree: 0, classes: last > 1 };
@@ -104,7 +113,7 @@ function compare(name: string, a: OrtTensor | undefined, b: OrtTensor | undefine
   }
 }
 
-function argmax(v: Float32Array, off: number, n: number): number {
+function argmax(v: ArrayLike<number>, off: number, n: number): number {
   let best = 0;
   for (let i = 1; i < n; i++) if (v[off + i] > v[off + best]) best = i;
   return best;

@@ -19,7 +19,7 @@ import {
   addInitializer, addValue, defaultOpset, dropUnusedInitializers, ensureOpset, f32Bytes, floatValues,
   freshName, makeNode, pruneValues, relink, zeroPointBytes,
 } from './graph';
-import { allNames, withOuterConstants, type NestedGraph } from '../subgraphs';
+import { allNames, namesReadIn, withOuterConstants, type NestedGraph } from '../subgraphs';
 
 export type ActivationType = 'int8' | 'uint8' | 'int16' | 'uint16';
 export type WeightType = 'int8' | 'uint8' | 'int4' | 'int16';
@@ -78,6 +78,11 @@ const INT_DATA_OPS = new Set(['MaxPool', 'Reshape', 'Transpose', 'Flatten', 'Squ
 
 const is16 = (t: string): boolean => t === 'int16' || t === 'uint16';
 
+/** Ops singular (or nearly) at 0, with the input index that must not be rounded to 0. */
+const SINGULAR_AT_ZERO: Record<string, number> = { Log: 0, Reciprocal: 0, Sqrt: 0, Pow: 0, Div: 1 };
+/** Elementwise ops with a constant operand that carry a value near 0 to one near 0 (or eps). */
+const PASS_SMALL_VALUES = new Set(['Add', 'Sub', 'Mul', 'Abs', 'Relu', 'Clip', 'Max']);
+
 /**
  * The activation tensors a static run must calibrate: every float tensor a quantized node reads or
  * writes, except those that take their parameters from their input (see paramsSource).
@@ -87,7 +92,8 @@ export function tensorsToCalibrate(model: Model, plan: QuantPlan, info: Map<stri
 }
 
 /** tensorsToCalibrate for one graph (the main graph or a body nested in it). */
-export function tensorsToCalibrateIn(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo>): string[] {
+export function tensorsToCalibrateIn(g: Graph, plan0: QuantPlan, info: Map<string, TensorInfo>): string[] {
+  const plan = guardPlan(g, plan0);
   const sel = selectActivations(g, plan, info);
   const source = paramsSource(g, plan, sel);
   return [...sel.keys()].filter((t) => source(t) === undefined);
@@ -154,6 +160,22 @@ function selectActivations(g: Graph, plan: QuantPlan, info: Map<string, TensorIn
     if (prec[i] !== 'skip') return;
     for (const t of [...n.inputs, ...n.outputs]) sel.delete(t);
   });
+  // A tensor an op singular at 0 reads stays exact: its smallest values round to 0, and
+  // log(0), 1/0 or a fractional power of it is no small error (log-magnitude spectra, norms)
+  // (followed back through an epsilon or a scale: log(|x| + eps) needs x exact near 0 too)
+  const isConst = (t: string): boolean => !t || !!g.values.get(t)?.constant;
+  g.nodes.forEach((n) => {
+    const k = SINGULAR_AT_ZERO[n.opType];
+    if (k === undefined || (n.domain !== '' && n.domain !== 'ai.onnx') || !n.inputs[k]) return;
+    const todo = [n.inputs[k]];
+    for (let hops = 0; todo.length && hops < 16; hops++) {
+      const t = todo.pop()!;
+      sel.delete(t);
+      const p = producers.get(t);
+      const pn = p === undefined ? undefined : g.nodes[p];
+      if (pn && PASS_SMALL_VALUES.has(pn.opType)) todo.push(...pn.inputs.filter((x) => !isConst(x)));
+    }
+  });
   return sel;
 }
 
@@ -184,7 +206,26 @@ export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string
 /** A body to rewrite, with its plan and tensor types (its ranges are in the shared map). */
 export interface NestedQdq { nested: NestedGraph; plan: QuantPlan; info: Map<string, TensorInfo> }
 
-async function rewriteGraphQdq(model: Model, g: Graph, plan: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions): Promise<QdqResult> {
+/**
+ * The plan with the patterns onnxruntime cannot take made exact: a Transpose whose output an If /
+ * Loop body reads must not read a DequantizeLinear (onnxruntime's transpose optimizer aborts the
+ * process on DQ -> Transpose there, at every optimisation level but 'disabled'; README, known
+ * issues), so it is skipped: the tensors it touches stay float.
+ */
+function guardPlan(g: Graph, plan: QuantPlan): QuantPlan {
+  const bodyReads = new Set<string>();
+  for (const n of g.nodes) for (const s of n.subgraphs) namesReadIn(s, bodyReads);
+  if (!bodyReads.size) return plan;
+  const decisions = plan.decisions.map((d, i) => {
+    const n = g.nodes[i];
+    if (n.opType !== 'Transpose' || d.precision === 'skip' || !n.outputs.some((o) => bodyReads.has(o))) return d;
+    return { ...d, precision: 'skip' as const, reason: 'its output is read inside an If / Loop body, where onnxruntime cannot take DequantizeLinear -> Transpose (kept exact)' };
+  });
+  return { ...plan, decisions };
+}
+
+async function rewriteGraphQdq(model: Model, g: Graph, plan0: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions): Promise<QdqResult> {
+  const plan = guardPlan(g, plan0);
   const engine = opts.engine ?? inThreadEngine;
   if (plan.decisions.length !== g.nodes.length) throw new ModelError('corrupt', 'The precision plan does not match the model (node count differs).');
   const opset = defaultOpset(model);
