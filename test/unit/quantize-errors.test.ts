@@ -151,7 +151,7 @@ test('ModelError codes are used for refusals', async () => {
   await assert.rejects(quantizeModel(MNIST, '/no/such/folder/x.onnx', { recipe: STATIC }), /output folder '\/no\/such\/folder' does not exist/);
 });
 
-test('an opset 9 model is raised to 10 for Q/DQ when no op changed form, and refused (naming the op) when one did', async () => {
+test('an opset 9 model is raised to 10 for Q/DQ when no op changed form, and refused (naming the op) when one is not carried over', async () => {
   const dir = tmp();
   const plain = await mnistVariant(dir, (m) => { m.opsets.find((o) => o.domain === '')!.version = 9; });
   const out = tmp();
@@ -172,13 +172,13 @@ test('an opset 9 model is raised to 10 for Q/DQ when no op changed form, and ref
   for (const n of g.nodes.slice(relu + 2)) n.inputs = n.inputs.map((i) => (i === x ? 'up' : i));
   await writeOnnxFile(m, upsampled);
   for (const [mode, need] of [['static', 10], ['dynamic', 11]] as const) {
-    await expectFailure(upsampled, out, { recipe: { ...STATIC, mode } }, new RegExp(`opset 9; ${mode} quantization .* need opset ${need}, and raising it is not safe: node 'up' \\(Upsample\\) changed form in opset 10`));
+    await expectFailure(upsampled, out, { recipe: { ...STATIC, mode } }, new RegExp(`opset 9; ${mode} quantization .* need opset ${need}, and raising it is not possible: node 'up' \\(Upsample\\) changed form in opset 10 and is not carried over`));
   }
   const half = await quantizeModel(upsampled, path.join(out, 'half.onnx'), { recipe: { version: 1, mode: 'fp16' } });
   assert.ok(half.summary.quantizedCount > 0, 'fp16 needs no Q/DQ and works at opset 9');
 });
 
-test('per-channel on an opset 10 model with Clip attributes keeps per-tensor weights instead of a broken opset 13 model', async () => {
+test('per-channel on an opset 10 model with Clip attributes: Clip carried over to opset 13 (min / max as inputs), weights per channel, outputs follow the float model', async () => {
   const dir = tmp();
   const src = await mnistVariant(dir, (m) => {
     m.opsets.find((o) => o.domain === '')!.version = 10;
@@ -188,11 +188,14 @@ test('per-channel on an opset 10 model with Clip attributes keeps per-tensor wei
   });
   const out = path.join(tmp(), 'q.onnx');
   const res = await quantizeModel(src, out, { recipe: STATIC });
-  assert.equal(res.summary.opset, 10);
-  assert.ok(res.summary.warnings.some((w) => /per-tensor/.test(w) && /Clip\) changed form in opset 11/.test(w)), res.summary.warnings.join(' | '));
+  assert.equal(res.summary.opset, 13);
+  assert.ok(res.summary.warnings.some((w) => /raised from 10 to 13 for per-channel weights; ops carried over: Clip \(min\/max to inputs\)/.test(w)), res.summary.warnings.join(' | '));
   const q = await openModelFile(out);
-  const dq = q.graphs[0].nodes.filter((n) => n.opType === 'DequantizeLinear');
-  assert.ok(dq.length > 0 && dq.every((n) => !n.attributes.some((a) => a.name === 'axis')), 'no per-channel axis before opset 13');
+  const clip = q.graphs[0].nodes.find((n) => n.opType === 'Clip')!;
+  assert.equal(clip.attributes.length, 0);
+  assert.equal(clip.inputs.length, 3);
+  assert.ok(q.graphs[0].nodes.some((n) => n.opType === 'DequantizeLinear' && n.attributes.some((a) => a.name === 'axis')), 'per-channel weights');
+  assert.ok(!res.summary.check.poor && res.summary.check.sqnrDb >= 20, `check ${res.summary.check.sqnrDb} dB`);
 });
 
 test('an already quantized model is refused while reading, naming what it holds', async () => {
@@ -204,10 +207,10 @@ test('an already quantized model is refused while reading, naming what it holds'
   }
 });
 
-test('opset 12 -> 13 for per-channel weights: a Softmax over a trailing axis of size-1 dims is kept; one over real dims blocks the raise', async () => {
+test('opset 12 -> 13 for per-channel weights: a Softmax over a trailing axis of size-1 dims is kept; one over real dims is flattened explicitly', async () => {
   const { loadOrt } = await import('../../src/core/runtime/ort');
   const ort = loadOrt();
-  for (const [hw, raised] of [[1, true], [2, false]] as const) {
+  for (const [hw, flattened] of [[1, false], [2, true]] as const) {
     const m = await openModelFile(MNIST);
     const g = m.graphs[0];
     // keep MNIST up to its first Relu, then a 1x1 Conv to 3 channels, pooling to hw x hw, and Softmax(axis=1)
@@ -232,8 +235,8 @@ test('opset 12 -> 13 for per-channel weights: a Softmax over a trailing axis of 
     await writeOnnxFile(m, src);
     const out = path.join(dir, 'q.onnx');
     const res = await quantizeModel(src, out, { recipe: STATIC });
-    assert.equal(res.summary.opset, raised ? 13 : 12, res.summary.warnings.join(' | '));
-    if (!raised) assert.ok(res.summary.warnings.some((w) => /'prob' \(Softmax\) would change meaning in opset 13/.test(w)));
+    assert.equal(res.summary.opset, 13, res.summary.warnings.join(' | '));
+    assert.equal(res.summary.warnings.some((w) => /Softmax \(flattened explicitly\)/.test(w)), flattened, res.summary.warnings.join(' | '));
     // the quantized model's probabilities follow the float model's, per pixel over the 3 channels
     const x = new Float32Array(784).map((_, i) => ((i * 37) % 255) / 255 * 200);
     const run = async (f: string) => {

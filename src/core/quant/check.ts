@@ -45,7 +45,7 @@ export function expectedSqnrDb(mode: 'static' | 'dynamic' | 'fp16', wide: boolea
 
 /** Runs `float` and `quantized` (files or bytes) on `samples` and compares their float outputs. */
 export async function checkOutputs(
-  float: string | Uint8Array, quantized: string | Uint8Array, samples: Sample[], source: OutputCheck['source'], thresholdDb: number,
+  float: string | Uint8Array, quantized: string | Uint8Array | OrtSession, samples: Sample[], source: OutputCheck['source'], thresholdDb: number,
 ): Promise<OutputCheck> {
   const t0 = performance.now();
   const base = { source, samples: samples.length, thresholdDb, outputs: [] as OutputAgreement[], sqnrDb: NaN, poor: false };
@@ -54,7 +54,8 @@ export async function checkOutputs(
   try {
     const f = await createSession(float, { intraOpNumThreads: 1 }, 'the float model (output check)');
     sessions.push(f);
-    const q = await createSession(quantized, { intraOpNumThreads: 1 }, 'the quantized model (output check)');
+    // a session already made (the load check before writing) is used as it is, and released here
+    const q = typeof quantized === 'object' && !(quantized instanceof Uint8Array) ? quantized : await createSession(quantized, { intraOpNumThreads: 1 }, 'the quantized model (output check)');
     sessions.push(q);
     const acc = new Map<string, { sig: number; err: number; rows: number; agree: number; classes: boolean }>();
     for (const s of samples) {

@@ -11,7 +11,7 @@ import { allGraphs, mainGraph, type Graph, type Model } from '../model';
 import { openModelFile } from '../open';
 import { detectQuantization, type QuantScheme } from '../summary';
 import { describeImagePreprocess, inputSpecsFromModel, openCalibrationData, prefetch, type CalibrationData, type LoadOptions, type Sample } from '../data';
-import { createSession } from '../runtime/ort';
+import { createSession, type OrtSession } from '../runtime/ort';
 import { createCalibrator, saveRanges, type CalibrationResult } from './calibrators';
 import { calibrateModel, throwIfAborted } from './calibrate';
 import { buildGraphPlan, buildPlan, type NodeDecision, type PlanOptions, type QuantPlan } from './plan';
@@ -182,7 +182,11 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     }
     // per-channel weights need opset 13: raised before the bodies are planned (the raise may add nodes)
     let perChannelOk = !!r.perChannel;
-    if (r.perChannel && r.mode !== 'fp16') perChannelOk = raiseForPerChannel(model, defaultOpset(original), warnings);
+    if (r.perChannel && r.mode !== 'fp16' && defaultOpset(model) < 13) {
+      // a Softmax changes meaning at 13 only over real trailing dims: onnxruntime's shapes tell
+      const softmax = mainGraph(model).nodes.some((n) => ['Softmax', 'LogSoftmax', 'Hardmax'].includes(n.opType));
+      perChannelOk = raiseForPerChannel(model, defaultOpset(original), softmax ? await inferredTensorInfo(model, {}).catch(() => undefined) : undefined, warnings);
+    }
     const originalNames = new Set<string>();
     for (const g of allGraphs(original)) for (const n of g.nodes) originalNames.add(n.name);
     let summaryPart: Pick<QuantizeSummary, 'quantizedByOp' | 'leftFloat' | 'plan' | 'calibration'>;
@@ -316,13 +320,14 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     next();
     model.metadata = { ...model.metadata, 'quantlens.recipe': recipeToJson(r).trim(), 'quantlens.source': path.basename(source) };
     model.producer = model.producer || 'quantlens';
-    await writeChecked(model, out, signal);
+    // the load check's session has onnxruntime's default optimisations: the output check runs it
+    const written = await writeChecked(model, out, signal);
     // the ranges file is written only once the model is: a cancelled run leaves neither
     if (opts.rangesPath && ranges) await saveRanges(opts.rangesPath, ranges);
 
-    next();
+    try { next(); } catch (e) { await written.release().catch(() => undefined); throw e; }
     const wide = r.mode === 'static' && (r.activationType === 'int16' || r.activationType === 'uint16');
-    const check = await measuredCheck(source, out, original, r, opts.baseDir, heldBack, expectedSqnrDb(r.mode, wide));
+    const check = await measuredCheck(source, written, original, r, opts.baseDir, heldBack, expectedSqnrDb(r.mode, wide));
     if (check.skipped) warnings.push(`The output check did not run: ${check.skipped}.`);
     else if (check.poor) {
       const worst = check.outputs.reduce((a, b) => (b.sqnrDb < a.sqnrDb ? b : a));
@@ -375,7 +380,7 @@ function nothingQuantized(source: string, mode: string, leftFloat: QuantizeSumma
  * The output check's samples: calibration data the run did not use (held back), else the first
  * samples of the data, else (no data) seeded random inputs; then both models run on them.
  */
-async function measuredCheck(source: string, out: string, original: Model, r: Recipe, baseDir: string | undefined, heldBack: Sample[], thresholdDb: number): Promise<OutputCheck> {
+async function measuredCheck(source: string, quantized: OrtSession, original: Model, r: Recipe, baseDir: string | undefined, heldBack: Sample[], thresholdDb: number): Promise<OutputCheck> {
   const c = r.calibration ?? {};
   const inputs = inputSpecsFromModel(original);
   const take = async (d: CalibrationData): Promise<Sample[]> => {
@@ -401,10 +406,11 @@ async function measuredCheck(source: string, out: string, original: Model, r: Re
       kind = 'synthetic';
     }
   } catch (e) {
+    await quantized.release().catch(() => undefined);
     return fail(`no samples could be made for it (${(e as Error).message})`);
   }
   try {
-    return await checkOutputs(source, out, samples, kind, thresholdDb);
+    return await checkOutputs(source, quantized, samples, kind, thresholdDb);
   } catch (e) {
     return { ...fail(`onnxruntime could not run both models on the same samples: ${(e as Error).message}`), source: kind };
   }
@@ -467,14 +473,14 @@ function checkRunnable(model: Model): void {
  * changed form (opsetUpgrade.ts). False, with a warning naming the op, when weights must stay
  * per-tensor.
  */
-function raiseForPerChannel(model: Model, originalOpset: number, warnings: string[]): boolean {
+function raiseForPerChannel(model: Model, originalOpset: number, info: Map<string, TensorInfo> | undefined, warnings: string[]): boolean {
   if (defaultOpset(model) >= 13) return true;
-  const why = upgradeBlocker(model, 13);
+  const why = upgradeBlocker(model, 13, info);
   if (why) {
     warnings.push(`Per-channel weights need opset 13 and the model has ${defaultOpset(model)}; ${why}, so weights are per-tensor.`);
     return false;
   }
-  const u = upgradeOpset(model, 13);
+  const u = upgradeOpset(model, 13, info);
   warnings.push(`The opset was raised from ${originalOpset} to 13 for per-channel weights${u.changes.length ? `; ops carried over: ${u.changes.join(', ')}` : ''}.`);
   return true;
 }
@@ -485,15 +491,16 @@ const SYNC_WRITE_BYTES = 4 << 20;
  * Checks onnxruntime loads the model, then writes it to a temporary file in the output folder and
  * renames it: the output appears whole or not at all.
  */
-async function writeChecked(model: Model, out: string, signal?: AbortSignal): Promise<void> {
+async function writeChecked(model: Model, out: string, signal?: AbortSignal): Promise<OrtSession> {
   const abs = path.resolve(out);
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.${process.pid}.${Date.now().toString(36)}.part`);
+  let check: OrtSession | undefined;
   try {
     const bytes = writeOnnx(model);
-    // loading is the check (graph resolution, type inference, a kernel for every node); the
-    // session never runs, so no optimisation passes and no thread pool
-    const check = await createSession(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'disabled' }, 'the quantized model (this is a bug in QuantLens)');
-    await check.release().catch(() => undefined);
+    // loading is the check (graph resolution, type inference, a kernel for every node), with the
+    // default optimisations a user's session applies (patterns onnxruntime mis-optimises show
+    // here); the output check then runs this session
+    check = await createSession(bytes, { intraOpNumThreads: 1 }, 'the quantized model (this is a bug in QuantLens)');
     throwIfAborted(signal);
     // a small file is written in one blocking call: an async write waits on the thread pool and
     // the event loop at each of its steps (MNIST: 1.6 of 35 ms)
@@ -501,7 +508,9 @@ async function writeChecked(model: Model, out: string, signal?: AbortSignal): Pr
     else await fs.promises.writeFile(tmp, bytes, { flag: 'wx' });
     throwIfAborted(signal);
     fs.renameSync(tmp, abs);
+    return check;
   } catch (e) {
+    await check?.release().catch(() => undefined);
     fs.rmSync(tmp, { force: true });
     if ((e as Error).name === 'AbortError') throw e;
     const code = e instanceof ModelError ? (e.cause as NodeJS.ErrnoException | undefined)?.code : (e as NodeJS.ErrnoException).code;
