@@ -110,6 +110,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
     const record: EditorRecord = { document, panel, webviewReady: false, selection: [] };
     this.editors.add(record);
     this.activeRecord = record;
+    this._onDidChangeActive.fire();
     panel.webview.options = {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.context.extensionUri, 'dist'), vscode.Uri.joinPath(this.context.extensionUri, 'media')],
@@ -137,6 +138,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
       }),
       document.onDidLoad(() => {
         if (record.webviewReady) sendSnapshot();
+        if (this.activeRecord === record) this._onDidChangeActive.fire();
       }),
       document.onDidChangeMarks(() => {
         if (record.webviewReady) post({ type: 'marks', marks: document.marksState });

@@ -104,8 +104,14 @@ suite('Precision marks: an undoable document saved as a sidecar recipe', () => {
   test('Clear Marks is one undoable edit; Open Recipe opens the sidecar beside the graph', async () => {
     assert.equal(await vscode.commands.executeCommand('quantlens.clearMarks'), 3);
     assert.deepEqual(await marksOf(model), {});
+    await waitFor('the tab to show the unsaved clear', () => isDirty(model));
     await vscode.commands.executeCommand('undo');
-    await waitFor('undo of Clear Marks', async () => Object.keys((await marksOf(model)) ?? {}).length === 3);
+    let seen = '';
+    await waitFor('undo of Clear Marks', async () => {
+      const m = await marksOf(model);
+      seen = `${JSON.stringify(m)}; active tab ${vscode.window.tabGroups.activeTabGroup.activeTab?.label}`;
+      return Object.keys(m ?? {}).length === 3;
+    }).catch((e: Error) => assert.fail(`${e.message}: ${seen}`));
     await vscode.workspace.save(model);
     const opened = await vscode.commands.executeCommand<vscode.Uri>('quantlens.openRecipe');
     assert.equal(opened?.toString(), recipe.toString());
