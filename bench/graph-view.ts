@@ -3,6 +3,9 @@
  * (scripts/gen-synthetic-graph.ts): time from the webview receiving the graph to the first usable
  * paint (laid out, drawn, outline built), time to expand a group, frame times while panning and
  * zooming at 10,000 nodes, and JS heap at 50,000 nodes; then first paint on the real corpus.
+ * Scope-less graphs: first paint laid out flat at growing sizes (where FLAT_MAX in
+ * src/core/graphView.ts comes from) and grouped by structure at 2k / 5k / 10k. Last, the same
+ * first paint inside a real VS Code (code-server), cold and warm (bench/graph-vscode.ts).
  */
 import * as path from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
@@ -11,15 +14,21 @@ import { syntheticTransformer } from '../scripts/gen-synthetic-graph';
 import { buildGraphView } from '../src/core/graphView';
 import { summarize } from '../src/core/summary';
 import type { SnapshotMessage } from '../src/protocol';
-import { startHarness } from '../test/webview/harness';
+import { startHarness, type WebviewHarness } from '../test/webview/harness';
+import { benchGraphInVsCode } from './graph-vscode';
 
 const SIZES = [200, 2_000, 5_000, 10_000, 50_000];
+/** Scope-less graphs laid out flat, to find the size where a flat layout misses the first-paint targets. */
+const FLAT_SIZES = [100, 200, 300, 400, 600, 800];
+/** Scope-less graphs above FLAT_MAX, grouped by structure. */
+const SCOPELESS_SIZES = [2_000, 5_000, 10_000];
 
 const SHARED = process.env.QUANTLENS_SHARED_MODELS ?? path.resolve(__dirname, '..', '..', 'shared', 'models');
 const REAL_MODELS: Record<string, string> = {
   'mobilenetv2_12_int8_onnx': path.join(SHARED, 'onnx', 'hwacc_design_garage', 'mobilenetv2-12-int8.onnx'),
   'mobilenet_v2_quantized_tflite': path.join(SHARED, 'tflite', 'tflite-micro', 'pytorch_to_tflite', 'mobilenet_v2_quantized_1x3x224x224.tflite'),
   'mnist_12_onnx': path.join(SHARED, 'onnx', 'mnist', 'mnist-12.onnx'),
+  'light_resnet50_onnx': path.join(SHARED, 'onnx', 'onnx-light', 'light_resnet50.onnx'),
 };
 
 interface Hook {
@@ -57,6 +66,15 @@ async function heapMiB(cdp: CDPSession): Promise<number> {
   const { metrics } = await cdp.send('Performance.getMetrics');
   const used = metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN;
   return used / 2 ** 20;
+}
+
+/** A fresh page (test hooks on, 1400×900) with `msg` delivered: ms to the first usable paint, and the page. */
+async function firstPaint(harness: WebviewHarness, msg: SnapshotMessage): Promise<{ ms: number; page: Page }> {
+  const page = await harness.browser.newPage();
+  await page.addInitScript({ content: 'window.__qlTestHooks = true;' });
+  await page.goto(harness.url);
+  await page.setViewportSize({ width: 1400, height: 900 });
+  return { ms: await deliver(page, msg), page };
 }
 
 export async function benchGraphView(): Promise<Record<string, number>> {
@@ -111,6 +129,18 @@ export async function benchGraphView(): Promise<Record<string, number>> {
       if (n === 50_000) out.webview_js_heap_mib_50000 = await heapMiB(cdp);
       await page.close();
     }
+    for (const [sizes, flat] of [[FLAT_SIZES, true], [SCOPELESS_SIZES, false]] as const) {
+      for (const n of sizes) {
+        const model = syntheticTransformer(n, { scopes: false });
+        const graph = buildGraphView(model, flat ? { flatMax: Infinity } : {});
+        const msg: SnapshotMessage = { type: 'snapshot', revision: 1, fileName: `scopeless-${n}.onnx`, state: { kind: 'loaded', summary: summarize(model), openTimeMs: 0, graph } };
+        const { ms, page } = await firstPaint(harness, msg);
+        const key = flat ? 'flat' : 'scopeless_grouped';
+        out[`first_usable_paint_${key}_ms_${n}`] = ms;
+        out[`layout_engine_${key}_ms_${n}`] = Number(await page.getAttribute('[data-testid="graph-view"]', 'data-layout-engine-ms'));
+        await page.close();
+      }
+    }
     // The real corpus: the largest ONNX and TFLite graphs in ../shared/models, opened by the readers.
     for (const [key, file] of Object.entries(REAL_MODELS)) {
       const model = await openModelFile(file);
@@ -122,11 +152,15 @@ export async function benchGraphView(): Promise<Record<string, number>> {
       await page.setViewportSize({ width: 1400, height: 900 });
       const msg: SnapshotMessage = { type: 'snapshot', revision: 1, fileName: path.basename(file), state: { kind: 'loaded', summary: summarize(model), openTimeMs: 0, graph } };
       out[`first_usable_paint_ms_${key}`] = await deliver(page, msg);
+      // The first view's label size on screen (legible from 9 px; graphView draws labels at 12 px at 1:1).
+      out[`first_view_label_px_${key}`] = Number(await page.getAttribute('[data-testid="graph-view"]', 'data-label-px'));
       await page.close();
     }
   } finally {
     await harness.close();
   }
+  // Inside VS Code: the time a user waits, next to the harness figures above.
+  Object.assign(out, await benchGraphInVsCode());
   return out;
 }
 

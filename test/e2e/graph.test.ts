@@ -23,10 +23,10 @@ import {
   SAMPLE_MNIST,
   SHARED_MODELS,
   startSession,
-  waitInFrames,
   type Session,
 } from '../integration/harness';
 import { TEST_RESULTS_DIR as TEST_RESULTS } from '../../scripts/code-server';
+import { commandsRegistered, openFromExplorer } from './workbench';
 
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const TFLITE_NAME = 'kws_ref_model.tflite';
@@ -45,26 +45,6 @@ function step(name: string, body: (page: Page) => Promise<void>): void {
   stepWithArtifacts('e2e-graph', () => session, name, body);
 }
 
-
-async function commandsRegistered(page: Page): Promise<boolean> {
-  await page.keyboard.press('Control+Shift+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill('>QuantLens');
-  await page.waitForTimeout(300);
-  const labels = await page.locator('.quick-input-list .monaco-list-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('aria-label') ?? r.textContent ?? ''));
-  await page.keyboard.press('Escape');
-  return labels.some((l) => l.startsWith('QuantLens: Open Model in QuantLens'));
-}
-
-async function openFromExplorer(page: Page, fileName: string): Promise<Frame> {
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: fileName });
-  await row.first().waitFor({ state: 'visible', timeout: 20_000 });
-  await row.first().dblclick();
-  // The graph view of this file (its title carries the file name), once its first layout painted.
-  const hit = await waitInFrames(page, `[data-testid="graph-view"][data-ready="true"] h1[title="${fileName}"]`, 60_000);
-  return hit.frame;
-}
 
 /** Opens every collapsed group through the outline's keyboard (Right on a closed group). */
 async function expandAll(frame: Frame): Promise<void> {

@@ -222,6 +222,9 @@ export class GraphPanel {
       this.element.dataset.ready = 'true';
       this.element.dataset.firstPaintMs = ms.toFixed(1);
       performance.mark('ql-graph-usable');
+      // Wall-clock time of the first frame that shows it: the code-server benchmark compares it
+      // with the moment the user opened the file, in another process.
+      requestAnimationFrame(() => setTimeout(() => (this.element.dataset.paintedAt = String(Date.now())), 0));
     });
     if (this.opts.testHooks) this.installTestHook();
     return this.firstPaint;
