@@ -127,16 +127,19 @@ for (const c of CASES) {
       if (['Conv', 'ConvTranspose', 'Gemm', 'MatMul'].includes(c.expectOp) && c.freeze === 'rest') {
         // dynamic: int8 weights, input quantized at run time
         const out = path.join(dir, 'q-dyn.onnx');
-        const res = await quantizeModel(p.model, out, { recipe: { version: 1, mode: 'dynamic', perChannel: !!c.perChannel } });
-        // MatMulInteger covers 2-D weights and plain Gemm; the rest stays float with the reason
-        const kept = res.summary.leftFloat.find((l) => l.opType === c.expectOp);
-        if (kept) assert.match(kept.reason, /not a constant 2-D float32 tensor|transA \/ alpha \/ beta/);
-        else assert.equal(res.summary.quantizedByOp[c.expectOp], 1);
-        const gemmKept = !!kept;
-        assert.equal(checkWithOnnx(out), '');
-        const relDyn = Math.sqrt(mse(await run(out, p.feeds), ref) / power);
-        console.log(`${c.name}: dynamic relative RMS error ${(100 * relDyn).toFixed(3)} %${gemmKept ? ` (kept float: ${c.expectOp})` : ''}`);
-        assert.ok(relDyn <= 0.015, `dynamic relative RMS error ${relDyn}`);
+        // MatMulInteger covers 2-D weights and plain Gemm; the rest stays float with the reason, and
+        // a run that would quantize nothing is refused with it (no file)
+        const res = await quantizeModel(p.model, out, { recipe: { version: 1, mode: 'dynamic', perChannel: !!c.perChannel } }).catch((e: Error) => e);
+        if (res instanceof Error) {
+          assert.match(res.message, new RegExp(`Nothing in .* can be quantized in dynamic mode.*\\(${c.expectOp}\\): (its weight is not a constant 2-D float32 tensor|Gemm with transA / alpha / beta)`));
+          assert.ok(!fs.existsSync(out));
+        } else {
+          assert.equal(res.summary.quantizedByOp[c.expectOp], 1);
+          assert.equal(checkWithOnnx(out), '');
+          const relDyn = Math.sqrt(mse(await run(out, p.feeds), ref) / power);
+          console.log(`${c.name}: dynamic relative RMS error ${(100 * relDyn).toFixed(3)} %`);
+          assert.ok(relDyn <= 0.015, `dynamic relative RMS error ${relDyn}`);
+        }
       }
       const rel8 = Math.sqrt(errs.int8);
       const rel16 = Math.sqrt(errs.int16);

@@ -13,7 +13,7 @@ import { mainGraph, type Graph, type Model, type Node } from '../model';
 import type { QuantPlan } from './plan';
 import type { TensorInfo } from './preprocess';
 import { addInitializer, addValue, dropUnusedInitializers, floatValues, freshName, makeNode, relink } from './rewrite/graph';
-import { allNames, namesReadIn, withOuterConstants, type NestedGraph } from './subgraphs';
+import { allNames, constantHome, namesReadIn, withOuterConstants, type NestedGraph } from './subgraphs';
 
 /** Kept float32: precision-sensitive or without float16 support. */
 export const FP16_BLOCK_LIST = new Set([
@@ -43,14 +43,17 @@ export interface NestedFp16 { nested: NestedGraph; info: Map<string, TensorInfo>
  * and initializers are used. Initializers nothing reads any more, in any graph, are dropped.
  */
 export async function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, TensorInfo>, opts: { only?: Set<string> } = {}, nested: NestedFp16[] = []): Promise<Fp16Result> {
-  const res = convertGraphFp16(mainGraph(model), plan, info, opts, allNames(model));
+  const ids = new Map<Graph, number>();
+  const twins = new Map<string, string>();
+  const id = (g: Graph): number => { if (!ids.has(g)) ids.set(g, ids.size); return ids.get(g)!; };
+  const res = convertGraphFp16(mainGraph(model), plan, info, opts, allNames(model), { twins, id, home: () => undefined });
   for (const n of nested) {
     const where = n.nested.label;
     if (!n.info) {
       for (const node of n.nested.graph.nodes) res.leftFloat.push({ node: node.name, opType: node.opType, graph: where, reason: 'the types inside this body could not be inferred' });
       continue;
     }
-    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => convertGraphFp16(n.nested.graph, n.plan ?? { defaultPrecision: 'int8', decisions: [], warnings: [] }, n.info, opts, allNames(model)));
+    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => convertGraphFp16(n.nested.graph, n.plan ?? { defaultPrecision: 'int8', decisions: [], warnings: [] }, n.info, opts, allNames(model), { twins, id, home: (name) => constantHome(n.nested.scopes, name) }));
     for (const [op, k] of Object.entries(r.convertedByOp)) res.convertedByOp[op] = (res.convertedByOp[op] ?? 0) + k;
     for (const lf of r.leftFloat) res.leftFloat.push({ ...lf, graph: where });
     res.casts += r.casts;
@@ -61,7 +64,10 @@ export async function convertFp16(model: Model, plan: QuantPlan, info?: Map<stri
 }
 
 /** Converts one graph; its inputs, outputs and the outer tensors it reads stay float32. */
-function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo> | undefined, opts: { only?: Set<string> }, taken: Set<string>): Fp16Result {
+/** float16 twins made so far (by owning graph and name), and where an outer constant lives. */
+interface Twins { twins: Map<string, string>; id: (g: Graph) => number; home: (name: string) => Graph | undefined }
+
+function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo> | undefined, opts: { only?: Set<string> }, taken: Set<string>, shared: Twins): Fp16Result {
   const dqOutputs = new Set(g.nodes.filter((n) => n.opType === 'DequantizeLinear').map((n) => n.outputs[0]));
   const isF32 = (t: string): boolean => {
     if (!t) return false;
@@ -119,18 +125,20 @@ function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInf
     });
   });
 
-  // initializers read by converted nodes get a float16 twin
-  const halfInit = new Map<string, string>();
+  // initializers read by converted nodes get a float16 twin, beside the original: a weight of an
+  // enclosing scope gets one twin there, which every body reading it shares
   const initToHalf = (name: string): string => {
-    const hit = halfInit.get(name);
+    const home = shared.home(name) ?? g;
+    const key = `${shared.id(home)}|${name}`;
+    const hit = shared.twins.get(key);
     if (hit) return hit;
     const c = g.values.get(name)!.constant!;
     const f = floatValues(c);
     const h = new Uint16Array(f.length);
     for (let k = 0; k < f.length; k++) h[k] = floatToHalf(f[k]);
-    const nn = freshName(g, `${name}_fp16`, taken);
-    addInitializer(g, nn, 'float16', c.shape.slice(), new Uint8Array(h.buffer));
-    halfInit.set(name, nn);
+    const nn = freshName(home, `${name}_fp16`, taken);
+    addInitializer(home, nn, 'float16', c.shape.slice(), new Uint8Array(h.buffer));
+    shared.twins.set(key, nn);
     return nn;
   };
 

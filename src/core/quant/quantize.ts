@@ -149,12 +149,13 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
     next();
     const warnings: string[] = [];
     let model: Model = r.preprocess?.fold === false ? await cloneModel(original) : (await foldWithOrt(original)).model;
-    // folding may copy constants into If / Loop bodies (one copy per branch): a model that grew
-    // is not used, whatever folding gained elsewhere
-    const grown = constantBytesTotal(model) - constantBytesTotal(original);
+    // folding may copy constants into If / Loop bodies (one copy per branch): a model whose bodies
+    // grew is not used, whatever folding gained elsewhere (main-graph constants it makes, from
+    // ConstantOfShape say, are what the model computes anyway)
+    const grown = constantBytesTotal(model, true) - constantBytesTotal(original, true);
     if (r.preprocess?.fold !== false && grown > 0) {
       model = await cloneModel(original);
-      warnings.push(`Folding was not applied: it made the constants ${grown} bytes larger (onnxruntime copies constants into If / Loop bodies).`);
+      warnings.push(`Folding was not applied: it copied ${grown} bytes of constants into If / Loop bodies.`);
     }
     const nested = nestedGraphs(model);
     const planOpts = (defaultPrecision?: 'int8' | 'int16'): PlanOptions => ({ defaultPrecision, overrides: r.plan, exclude: r.exclude, originalNames });

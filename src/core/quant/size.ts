@@ -9,10 +9,14 @@ function constantBytes(c: Constant): number {
   return Math.ceil((elementCount(c.shape) * (dtypeBits(c.dtype) ?? 0)) / 8);
 }
 
-/** Bytes of every initializer and Constant-node tensor, in every graph (bodies included). */
-export function constantBytesTotal(model: Model): number {
+/**
+ * Bytes of every initializer and Constant-node tensor, in every graph (bodies included), or with
+ * `nestedOnly` in the If / Loop / Scan bodies only.
+ */
+export function constantBytesTotal(model: Model, nestedOnly = false): number {
   let total = 0;
   for (const g of allGraphs(model)) {
+    if (nestedOnly && model.graphs.includes(g)) continue;
     for (const name of g.initializers) { const c = g.values.get(name)?.constant; if (c) total += constantBytes(c); }
     for (const n of g.nodes) {
       if (n.opType !== 'Constant') continue;

@@ -81,6 +81,12 @@ export function namesReadIn(g: Graph, into = new Set<string>()): Set<string> {
   return into;
 }
 
+/** The enclosing graph that holds `name` as a constant (the innermost one), if any. */
+export function constantHome(scopes: Graph[], name: string): Graph | undefined {
+  const c = outerConstant(scopes, name);
+  return c && [...scopes].reverse().find((g) => g.values.get(name)?.constant === c);
+}
+
 /** The constant an enclosing scope holds under `name` (the innermost one wins). */
 export function outerConstant(scopes: Graph[], name: string): Constant | undefined {
   for (let i = scopes.length - 1; i >= 0; i--) {

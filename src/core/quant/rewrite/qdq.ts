@@ -19,7 +19,7 @@ import {
   addInitializer, addValue, defaultOpset, dropUnusedInitializers, ensureOpset, f32Bytes, floatValues,
   freshName, makeNode, pruneValues, relink, zeroPointBytes,
 } from './graph';
-import { allNames, namesReadIn, withOuterConstants, type NestedGraph } from '../subgraphs';
+import { allNames, constantHome, namesReadIn, withOuterConstants, type NestedGraph } from '../subgraphs';
 
 export type ActivationType = 'int8' | 'uint8' | 'int16' | 'uint16';
 export type WeightType = 'int8' | 'uint8' | 'int4' | 'int16';
@@ -184,9 +184,12 @@ function selectActivations(g: Graph, plan: QuantPlan, info: Map<string, TensorIn
  * tensor tensorsToCalibrate() named.
  */
 export async function rewriteQdq(model: Model, plan: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions, nested: NestedQdq[] = []): Promise<QdqResult> {
-  const res = await rewriteGraphQdq(model, mainGraph(model), plan, info, ranges, opts);
+  const ids = new Map<Graph, number>();
+  const stored = new Map<string, string[]>();
+  const id = (g: Graph): number => { if (!ids.has(g)) ids.set(g, ids.size); return ids.get(g)!; };
+  const res = await rewriteGraphQdq(model, mainGraph(model), plan, info, ranges, opts, { stored, id, home: () => undefined });
   for (const n of nested) {
-    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => rewriteGraphQdq(model, n.nested.graph, n.plan, n.info, ranges, opts));
+    const r = await withOuterConstants(n.nested.graph, n.nested.scopes, () => rewriteGraphQdq(model, n.nested.graph, n.plan, n.info, ranges, opts, { stored, id, home: (name) => constantHome(n.nested.scopes, name) }));
     for (const [op, k] of Object.entries(r.quantizedByOp)) res.quantizedByOp[op] = (res.quantizedByOp[op] ?? 0) + k;
     res.quantizedNodes.push(...r.quantizedNodes);
     for (const lf of r.leftFloat) res.leftFloat.push({ ...lf, graph: n.nested.label });
@@ -224,7 +227,10 @@ function guardPlan(g: Graph, plan: QuantPlan): QuantPlan {
   return { ...plan, decisions };
 }
 
-async function rewriteGraphQdq(model: Model, g: Graph, plan0: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions): Promise<QdqResult> {
+/** Quantized weights stored so far (by owning graph and weight), and where an outer constant lives. */
+interface StoredWeights { stored: Map<string, string[]>; id: (g: Graph) => number; home: (name: string) => Graph | undefined }
+
+async function rewriteGraphQdq(model: Model, g: Graph, plan0: QuantPlan, info: Map<string, TensorInfo>, ranges: Ranges, opts: QdqOptions, shared: StoredWeights): Promise<QdqResult> {
   const plan = guardPlan(g, plan0);
   const engine = opts.engine ?? inThreadEngine;
   if (plan.decisions.length !== g.nodes.length) throw new ModelError('corrupt', 'The precision plan does not match the model (node count differs).');
@@ -303,22 +309,29 @@ async function rewriteGraphQdq(model: Model, g: Graph, plan0: QuantPlan, info: M
       const p = computeScaleZeroPoint(Number.isFinite(mm.min[ch]) ? mm.min[ch] : 0, Number.isFinite(mm.max[ch]) ? mm.max[ch] : 0, type, ropt);
       scales[ch] = p.scale; zps[ch] = p.zeroPoint;
     }
-    const { qmin, qmax } = saturationRange(type);
-    const q = await engine.run('quantize', [data, Float64Array.from(scales), Array.from(zps), lay.channels, lay.inner, qmin, qmax, type]) as QuantizedArray;
-    // short suffixes: on small models the names are a large part of the file
-    const qName = freshName(g, `${name}_q`, taken);
-    const sName = freshName(g, `${name}_s`, taken);
-    const out = freshName(g, `${name}_dq`, taken);
-    addInitializer(g, qName, type as DType, c.shape.slice(), quantizedToBytes(q, type as QuantType));
-    const pshape = axis === null ? [] : [scales.length];
-    addInitializer(g, sName, 'float32', pshape, f32Bytes(scales));
-    const dqIn = [qName, sName];
-    // an all-zero zero point of a signed type is the default: leave it out
-    if (zps.some((z) => z !== 0) || type === 'uint8') {
-      const zName = freshName(g, `${name}_zp`, taken);
-      addInitializer(g, zName, type as DType, pshape, zeroPointBytes(zps, type as DType));
-      dqIn.push(zName);
+    // a weight of an enclosing scope is stored quantized there, once for every body that reads it
+    const home = shared.home(name) ?? g;
+    const homeKey = `${shared.id(home)}|${key}`;
+    let dqIn = shared.stored.get(homeKey);
+    if (!dqIn) {
+      const { qmin, qmax } = saturationRange(type);
+      const q = await engine.run('quantize', [data, Float64Array.from(scales), Array.from(zps), lay.channels, lay.inner, qmin, qmax, type]) as QuantizedArray;
+      // short suffixes: on small models the names are a large part of the file
+      const qName = freshName(home, `${name}_q`, taken);
+      const sName = freshName(home, `${name}_s`, taken);
+      addInitializer(home, qName, type as DType, c.shape.slice(), quantizedToBytes(q, type as QuantType));
+      const pshape = axis === null ? [] : [scales.length];
+      addInitializer(home, sName, 'float32', pshape, f32Bytes(scales));
+      dqIn = [qName, sName];
+      // an all-zero zero point of a signed type is the default: leave it out
+      if (zps.some((z) => z !== 0) || type === 'uint8') {
+        const zName = freshName(home, `${name}_zp`, taken);
+        addInitializer(home, zName, type as DType, pshape, zeroPointBytes(zps, type as DType));
+        dqIn.push(zName);
+      }
+      shared.stored.set(homeKey, dqIn);
     }
+    const out = freshName(g, `${name}_dq`, taken);
     addValue(g, out, null, null);
     weightNodes.push(makeNode('DequantizeLinear', freshName(g, `${name}_DQ`, taken), dqIn, [out], qdqDomain(type), axis === null ? {} : { axis }));
     weightCache.set(key, { out, scales, axis });
