@@ -167,6 +167,22 @@ describe('node tooltip', () => {
     await tip.waitFor({ state: 'hidden', timeout: 5000 });
     await page.close();
   });
+
+  test('keyboard users get the same card: arrow keys on the canvas show it for the node they move to; Escape hides it', async () => {
+    const view = buildGraphView(mobilenet);
+    const page = await openGraph(mobilenet, 'mobilenetv2-12-int8.onnx', view);
+    const tip = page.locator('[data-testid="graph-tooltip"]');
+    await page.focus('[data-testid="graph-canvas"]');
+    await page.keyboard.press('ArrowDown'); // selects the graph input
+    await page.keyboard.press('ArrowDown'); // its consumer, the QuantizeLinear
+    const q = view.nodes.find((n) => n.opType === 'QuantizeLinear')!;
+    await page.waitForFunction((id) => document.querySelector('[data-testid="graph-tooltip"]')?.getAttribute('data-node') === String(id), q.id);
+    assert.equal(await tip.isVisible(), true);
+    assert.equal(await tip.locator('[data-testid="tooltip-name"]').textContent(), q.name);
+    await page.keyboard.press('Escape');
+    await tip.waitFor({ state: 'hidden', timeout: 5000 });
+    await page.close();
+  });
 });
 
 describe('outline', () => {

@@ -406,6 +406,19 @@ export class GraphPanel {
     this.applySelection(opts.focusOutline);
     this.renderProperties();
     if (opts.reveal) this.revealSelection(false);
+    this.cardForKeyboard();
+  }
+
+  /** Keyboard users get the hover card too: for the node the arrow keys moved to on the canvas. */
+  private cardForKeyboard(): void {
+    const s = this.selection;
+    const it = s?.kind === 'node' && this.layout ? this.layout.items[this.layout.repr[s.id]] : undefined;
+    if (document.activeElement !== this.canvasEl || !it || it.kind !== ItemKind.Node || !s) {
+      this.tooltip.hide();
+      return;
+    }
+    const { x, y, k } = this.canvas.vp;
+    this.tooltip.showNow(s.id, (it.x + it.w - x) * k, (it.y + it.h / 2 - y) * k, this.canvas.size);
   }
 
   private revealSelection(force: boolean): void {

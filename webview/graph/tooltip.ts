@@ -81,6 +81,13 @@ export class NodeTooltip {
     this.timer = window.setTimeout(() => this.show(node, x, y, bounds), this.delayMs);
   }
 
+  /** Shows the card of `node` at once (keyboard selection). */
+  showNow(node: number, x: number, y: number, bounds: { w: number; h: number }): void {
+    this.hide();
+    this.node = node;
+    this.show(node, x, y, bounds);
+  }
+
   private show(node: number, x: number, y: number, bounds: { w: number; h: number }): void {
     const n = this.view.nodes[node];
     if (!n) return;
