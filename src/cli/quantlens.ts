@@ -12,6 +12,8 @@ import { formatSummaryText } from '../core/summaryText';
 import { VERSION } from '../core/version';
 import { QUANTIZE_HELP } from './quantizeHelp';
 import { EVALUATE_HELP } from './evaluate';
+import { LAYERS_HELP } from './layers';
+import { SENSITIVITY_HELP } from './sensitivity';
 
 const HELP = `quantlens ${VERSION} — inspect and quantize ONNX and TFLite models
 
@@ -21,6 +23,10 @@ Usage:
   quantlens quantize <model> --out <file>  Quantize (static/dynamic/fp16)
   quantlens evaluate <model> [<quantized>] --data <path>
                                            Metrics of a model, or float against quantized
+  quantlens layers <float> <quantized> --data <path>
+                                           Per-layer error and saturation of a QDQ model
+  quantlens sensitivity <model> --data <path>
+                                           Per-layer sensitivity to quantization
   quantlens <command> --help               A command's options and an example
   quantlens --version                      Print the version
   quantlens --help                         Print this help
@@ -54,7 +60,7 @@ Example:
   quantlens convert samples/mnist-12.onnx --out mnist-copy.onnx`;
 
 /** Each command's help; its first line is the usage shown with usage errors. */
-export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP };
+export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, sensitivity: SENSITIVITY_HELP };
 
 class UsageError extends Error {}
 
@@ -89,6 +95,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./quantize')).quantizeCommand(rest);
       case 'evaluate':
         return await (await import('./evaluate')).evaluateCommand(rest);
+      case 'layers':
+        return await (await import('./layers')).layersCommand(rest);
+      case 'sensitivity':
+        return await (await import('./sensitivity')).sensitivityCommand(rest);
       default:
         throw new UsageError(`unknown command '${command}'. Run 'quantlens --help'.`);
     }

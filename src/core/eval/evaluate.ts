@@ -125,7 +125,7 @@ interface OutputSums {
 const fixedDim = (d: Dim | undefined): d is number => typeof d === 'number';
 
 /** One message naming every input that differs between the float and the quantized model. */
-function checkSameInputs(a: InputSpec[], b: InputSpec[], quantizedPath: string): void {
+export function checkSameInputs(a: InputSpec[], b: InputSpec[], quantizedPath: string): void {
   const byName = new Map(b.map((i) => [i.name, i]));
   const problems: string[] = [];
   for (const i of a) {
@@ -140,7 +140,7 @@ function checkSameInputs(a: InputSpec[], b: InputSpec[], quantizedPath: string):
   }
 }
 
-async function openOnnx(file: string): Promise<Model> {
+export async function openOnnx(file: string): Promise<Model> {
   const m = await openModelFile(file);
   if (m.format !== 'onnx') throw new ModelError('unsupported', `Evaluation runs ONNX models in onnxruntime; '${path.basename(file)}' is ${m.format}.`);
   return m;
