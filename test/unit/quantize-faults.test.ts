@@ -171,6 +171,21 @@ test('folding that would copy a weight into each branch is not used: the file ne
     /Nothing in 'fold_into_branches.onnx' can be quantized in dynamic mode.*MatMul_1 \(MatMul\): in fold_branch\/(then|else)_branch: its weight is not a constant 2-D float32 tensor/);
 });
 
+test('fp16: values beyond float16\'s range inside a branch are found on the data and their nodes stay float32', async () => {
+  const out = path.join(dir, 'overflow-fp16.onnx');
+  // without data nothing can tell: the check measures the damage (the output is infinite) and warns
+  const blind = await quantizeModel(model('fp16_overflow'), out, { recipe: { version: 1, mode: 'fp16' } });
+  assert.ok(blind.summary.check.poor && blind.summary.check.sqnrDb < 0, `check ${blind.summary.check.sqnrDb} dB`);
+  assert.match(blind.summary.warnings.join('\n'), /Poor result: output 'y'/);
+  // with data, the Mul / Add / Log that carry ~1e6 stay float32, and the model follows the float one
+  const res = await quantizeModel(model('fp16_overflow'), out, { recipe: { version: 1, mode: 'fp16', calibration: { synthetic: { count: 8, seed: 3 } } } });
+  const kept = res.summary.leftFloat.filter((f) => /beyond float16's range \(65504\)/.test(f.reason)).map((f) => `${f.graph}: ${f.opType}`);
+  assert.deepEqual(kept.sort(), ['power_branch/then_branch: Add', 'power_branch/then_branch: Log', 'power_branch/then_branch: Mul']);
+  const db = await sqnr(model('fp16_overflow'), out, await unseen(model('fp16_overflow')));
+  assert.ok(db.y >= 40, `${db.y} dB`);
+  assert.ok(!res.summary.check.poor);
+});
+
 test('onnxruntime reports shape [] for a tensor of unknown rank: read as unknown, not as a scalar', async () => {
   const info = await inferredTensorInfo(await openModelFile(model('unknown_rank')), {});
   assert.equal(info.get('sq')?.shape, null);

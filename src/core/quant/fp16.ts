@@ -34,6 +34,13 @@ export interface Fp16Result {
 const FLOAT = 1;
 const FLOAT16 = 10;
 
+export interface Fp16Options {
+  /** Convert only these nodes (a static run's fp16-marked nodes). */
+  only?: Set<string>;
+  /** Tensors whose values leave float16's range, with their largest magnitude: nodes touching them stay float32. */
+  outOfRange?: Map<string, number>;
+}
+
 /** A nested graph to convert, with its tensor types (undefined: they could not be inferred). */
 export interface NestedFp16 { nested: NestedGraph; info: Map<string, TensorInfo> | undefined; plan?: QuantPlan }
 
@@ -42,7 +49,7 @@ export interface NestedFp16 { nested: NestedGraph; info: Map<string, TensorInfo>
  * (run-time tensor types) tells which tensors are float32; without it the declared value types
  * and initializers are used. Initializers nothing reads any more, in any graph, are dropped.
  */
-export async function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, TensorInfo>, opts: { only?: Set<string> } = {}, nested: NestedFp16[] = []): Promise<Fp16Result> {
+export async function convertFp16(model: Model, plan: QuantPlan, info?: Map<string, TensorInfo>, opts: Fp16Options = {}, nested: NestedFp16[] = []): Promise<Fp16Result> {
   const ids = new Map<Graph, number>();
   const twins = new Map<string, string>();
   const id = (g: Graph): number => { if (!ids.has(g)) ids.set(g, ids.size); return ids.get(g)!; };
@@ -67,7 +74,7 @@ export async function convertFp16(model: Model, plan: QuantPlan, info?: Map<stri
 /** float16 twins made so far (by owning graph and name), and where an outer constant lives. */
 interface Twins { twins: Map<string, string>; id: (g: Graph) => number; home: (name: string) => Graph | undefined }
 
-function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo> | undefined, opts: { only?: Set<string> }, taken: Set<string>, shared: Twins): Fp16Result {
+function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInfo> | undefined, opts: Fp16Options, taken: Set<string>, shared: Twins): Fp16Result {
   const dqOutputs = new Set(g.nodes.filter((n) => n.opType === 'DequantizeLinear').map((n) => n.outputs[0]));
   const isF32 = (t: string): boolean => {
     if (!t) return false;
@@ -94,6 +101,10 @@ function convertGraphFp16(g: Graph, plan: QuantPlan, info: Map<string, TensorInf
     else if (n.subgraphs.length) reason = 'it holds subgraphs: it stays float32 and their nodes are converted one by one';
     else if (FP16_BLOCK_LIST.has(n.opType)) reason = `${n.opType} is kept float32 (precision-sensitive or no float16 support)`;
     else if (![...n.inputs, ...n.outputs].some(isF32)) reason = 'no float32 inputs or outputs';
+    else {
+      const big = [...n.inputs, ...n.outputs].map((t) => opts.outOfRange?.get(t) ?? 0).reduce((a, b) => Math.max(a, b), 0);
+      if (big) reason = `its values reach ${big.toExponential(2)}, beyond float16's range (65504)`;
+    }
     if (reason) { leftFloat.push({ node: n.name, opType: n.opType, reason }); return false; }
     convertedByOp[n.opType] = (convertedByOp[n.opType] ?? 0) + 1;
     return true;

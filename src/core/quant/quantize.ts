@@ -21,6 +21,7 @@ import { nestedGraphs, nestedTensorInfo, withOuterConstants, type NestedGraph } 
 import { checkOutputs, expectedSqnrDb, type OutputCheck } from './check';
 import { constantBytesTotal } from './size';
 import { upgradeBlocker, upgradeOpset } from './opsetUpgrade';
+import { FP16_PROBE_SAMPLES, fp16OutOfRange } from './fp16Range';
 import { defaultOpset } from './rewrite/graph';
 import { recipeToJson, type Recipe } from './recipe';
 import { convertFp16 } from './fp16';
@@ -311,7 +312,16 @@ export async function quantizeModel(source: string, out: string, opts: QuantizeO
       warnings.push(...plan.warnings);
       const types = await typesForFp16(model, warnings);
       const infos = nested.length && types ? await nestedInfos(model, nested, types) : new Map<Graph, Map<string, TensorInfo>>();
-      const f = await convertFp16(model, plan, types, {}, nested.map((ng) => ({ nested: ng, info: infos.get(ng.graph), plan: nestedPlan(ng) })));
+      // with data, the tensors that leave float16's range are found first (their nodes stay float32)
+      let outOfRange: Map<string, number> | undefined;
+      if (r.calibration?.data || r.calibration?.synthetic) {
+        const data = await openData(model, { ...r, calibration: { ...r.calibration, limit: FP16_PROBE_SAMPLES } }, opts.baseDir);
+        if (types && !infos.has(mainGraph(model))) infos.set(mainGraph(model), types);
+        outOfRange = await fp16OutOfRange(model, data, nested, infos, signal);
+      } else {
+        warnings.push('No data was given: tensors that leave float16\'s range (beyond 65504) cannot be found before converting; the output check measures the result.');
+      }
+      const f = await convertFp16(model, plan, types, { outOfRange }, nested.map((ng) => ({ nested: ng, info: infos.get(ng.graph), plan: nestedPlan(ng) })));
       warnings.push(...f.warnings);
       summaryPart = { quantizedByOp: f.convertedByOp, leftFloat: f.leftFloat, plan: plan.decisions };
     }
