@@ -102,7 +102,7 @@ export function installUnpackedExtension(
   fs.rmSync(target, { recursive: true, force: true });
   fs.mkdirSync(target, { recursive: true });
 
-  const copy = options.copy ?? ['package.json', 'dist', 'media', 'schemas', 'LICENSE', 'README.md'].filter((e) => fs.existsSync(path.join(sourceDir, e)));
+  const copy = options.copy ?? ['package.json', 'dist', 'media', 'schemas', 'samples', 'LICENSE', 'README.md'].filter((e) => fs.existsSync(path.join(sourceDir, e)));
   if (!copy.includes('package.json')) copy.unshift('package.json');
   for (const entry of copy) {
     fs.cpSync(path.join(sourceDir, entry), path.join(target, entry), { recursive: true });

@@ -8,6 +8,7 @@ import { ActiveModelContext, modelSummaryFor } from './commandsContext';
 import { SummaryDocuments } from './commandsSummary';
 import { registerMarkCommands } from './markCommands';
 import { registerRecipeLanguage } from './recipeLanguage';
+import { openSample } from './sampleCommand';
 import { RecipeModels } from './recipeModels';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   context.subscriptions.push(
     active,
     summaries,
+    vscode.commands.registerCommand('quantlens.openSample', () => openSample(context, VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.revealNode', (uri: vscode.Uri, node: string) =>
       uri instanceof vscode.Uri && typeof node === 'string' ? provider.revealNode(uri, node) : false),
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
@@ -42,6 +44,10 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
       quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, {
         summaryOf: (u) => modelSummaryFor(provider, u),
         notQuantizable: (u) => active.markNotQuantizable(u),
+        marksOf: (u) => {
+          const doc = [...provider.editors].find((r) => r.document.uri.toString() === u.toString())?.document;
+          return doc && doc.state.kind === 'loaded' ? { plan: doc.marks.toPlan(), unsaved: doc.hasUnsavedMarks } : undefined;
+        },
       }, args)),
     vscode.commands.registerCommand('quantlens.openModel', async (uri?: vscode.Uri) => {
       const target = uri ?? (await pickModelFile());

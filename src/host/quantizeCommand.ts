@@ -1,14 +1,18 @@
 /**
  * `QuantLens: Quantize Model…`: checks what it can first (trust, format, whether the model is
  * already quantized), then asks what to do (or takes it as arguments), runs the core's quantizer in
- * a worker thread with progress and cancel, and offers to open the result.
- * Quantizing runs the model, so it needs a trusted workspace.
+ * a worker thread with progress and cancel, and offers to open the result beside the source.
+ * The precision marks of the model's open editor are the run's per-node plan, unsaved ones included
+ * (and said so). Defaults come from the `quantlens.quantize.*` settings; the last answers are
+ * remembered per model. Quantizing runs the model, so it needs a trusted workspace.
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import type { QuantizeSummary } from '../core/quant/quantize';
-import type { Recipe } from '../core/quant/recipe';
+import { loadRecipe, type Recipe } from '../core/quant/recipe';
+import type { Precision } from '../core/quant/plan';
+import type { OutputCheck } from '../core/quant/check';
 import type { ModelSummary } from '../core/summary';
 import { splitNotes } from '../core/resultNotes';
 import { quantizeRefusal } from './commandsChecks';
@@ -31,6 +35,14 @@ export interface QuantizeCommandHost {
   summaryOf(uri: vscode.Uri): Promise<ModelSummary>;
   /** Told about a model found not to be quantizable. */
   notQuantizable(uri: vscode.Uri): void;
+  /** The precision marks of the model's open editor, if it has one. */
+  marksOf?(uri: vscode.Uri): { plan: Record<string, Precision>; unsaved: boolean } | undefined;
+}
+
+/** The user's defaults (Settings, `quantlens.quantize.*`). */
+function settings(): { mode: string; method: string; samples: number } {
+  const c = vscode.workspace.getConfiguration('quantlens.quantize');
+  return { mode: c.get<string>('defaultMode', 'Static int8'), method: c.get<string>('calibrationMethod', 'minmax'), samples: c.get<number>('calibrationSamples', 200) };
 }
 
 interface ModeChoice extends vscode.QuickPickItem {
@@ -48,9 +60,17 @@ const MODES: ModeChoice[] = [
 
 const FROM_RECIPE = { label: 'From a recipe file…', description: 'a *.quantlens.json saved by QuantLens or the CLI: mode, data and per-node plan' };
 
-async function askRecipe(): Promise<{ recipe?: Recipe; recipePath?: string; suffix: string } | undefined> {
-  const mode = await vscode.window.showQuickPick<ModeChoice | typeof FROM_RECIPE>([...MODES, FROM_RECIPE], { title: 'QuantLens: quantize', placeHolder: 'How to quantize' });
+async function askRecipe(context: vscode.ExtensionContext, model: vscode.Uri): Promise<{ recipe?: Recipe; recipePath?: string; suffix: string } | undefined> {
+  const key = `quantlens.lastMode:${model.toString()}`;
+  const preferred = context.workspaceState.get<string>(key) ?? settings().mode;
+  const items: Array<ModeChoice | typeof FROM_RECIPE> = [...MODES, FROM_RECIPE];
+  const mode = await vscode.window.showQuickPick(items, {
+    title: 'QuantLens: quantize',
+    placeHolder: 'How to quantize',
+    activeItem: items.find((i) => i.label === preferred),
+  } as vscode.QuickPickOptions) as ModeChoice | typeof FROM_RECIPE | undefined;
   if (!mode) return undefined;
+  await context.workspaceState.update(key, mode.label);
   if (!('recipe' in mode)) {
     const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectMany: false, filters: { 'QuantLens recipe': ['json'] }, openLabel: 'Quantize with this recipe' });
     return picked?.[0] ? { recipePath: picked[0].fsPath, suffix: 'quantized' } : undefined;
@@ -65,9 +85,23 @@ async function askRecipe(): Promise<{ recipe?: Recipe; recipePath?: string; suff
   );
   if (!source) return undefined;
   if (source.synthetic) return { recipe: { ...mode.recipe, calibration: { synthetic: { count: 32, seed: 1 } } }, suffix: mode.suffix };
-  const picked = await vscode.window.showOpenDialog({ canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Calibrate on this' });
+  const dataKey = `quantlens.lastData:${model.toString()}`;
+  const last = context.workspaceState.get<string>(dataKey);
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Calibrate on this',
+    ...(last ? { defaultUri: vscode.Uri.file(last) } : {}),
+  });
   if (!picked?.[0]) return undefined;
-  return { recipe: { ...mode.recipe, calibration: { data: picked[0].fsPath, limit: 200 } }, suffix: mode.suffix };
+  await context.workspaceState.update(dataKey, picked[0].fsPath);
+  const { method, samples } = settings();
+  return { recipe: { ...mode.recipe, calibration: { data: picked[0].fsPath, limit: samples, method: method as NonNullable<Recipe['calibration']>['method'] } }, suffix: mode.suffix };
+}
+
+/** "output SQNR 35.6 dB, top-1 agreement 100 % on 8 held-back samples" */
+function describeCheck(c: OutputCheck | undefined): string {
+  if (!c || c.skipped) return '';
+  const top1 = c.top1Agreement !== undefined ? `, top-1 agreement ${(100 * c.top1Agreement).toFixed(0)} %` : '';
+  return ` Output SQNR ${c.sqnrDb.toFixed(1)} dB${top1} against the float model on ${c.samples} ${c.source} samples.`;
 }
 
 function describe(s: QuantizeSummary): string {
@@ -141,9 +175,28 @@ export async function quantizeCommand(
   let recipePath = args.recipePath;
   let suffix = recipe ? (recipe.mode === 'static' ? recipe.activationType ?? 'int8' : recipe.mode) : 'quantized';
   if (!recipe && !recipePath) {
-    const asked = await askRecipe();
+    const asked = await askRecipe(context, model);
     if (!asked) return undefined;
     ({ recipe, recipePath, suffix } = asked);
+  }
+  // The open editor's marks are the plan (they are what its sidecar recipe saves).
+  let baseDir = args.baseDir;
+  const marks = host.marksOf?.(model);
+  let planNote = '';
+  if (marks && Object.keys(marks.plan).length) {
+    if (!recipe && recipePath) {
+      try {
+        recipe = loadRecipe(recipePath);
+      } catch (e) {
+        void vscode.window.showErrorMessage(`QuantLens: ${(e as Error).message}`);
+        return undefined;
+      }
+      baseDir ??= path.dirname(recipePath);
+      recipePath = undefined;
+    }
+    recipe = { ...recipe!, plan: marks.plan };
+    const n = Object.keys(marks.plan).length;
+    planNote = ` Used the editor's ${n} precision mark${n === 1 ? '' : 's'}${marks.unsaved ? ' (including unsaved ones)' : ''}.`;
   }
   let out = args.out;
   if (!out) {
@@ -153,10 +206,10 @@ export async function quantizeCommand(
     if (!picked) return undefined;
     out = picked.fsPath;
   }
-  const start: QuantizeJobFromHost & { type: 'start' } = { type: 'start', source: model.fsPath, out, recipe, recipePath, baseDir: args.baseDir };
+  const start: QuantizeJobFromHost & { type: 'start' } = { type: 'start', source: model.fsPath, out, recipe, recipePath, baseDir };
   try {
     const summary = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `QuantLens: quantizing ${path.basename(model.fsPath)}`, cancellable: true },
+      { location: vscode.ProgressLocation.Notification, title: `QuantLens: quantizing ${path.basename(model.fsPath)}${marks?.unsaved ? ' with unsaved marks' : ''}`, cancellable: true },
       (progress, token) => runJob(context.extensionPath, start, progress, token),
     );
     log.info(`Quantized ${model.fsPath} -> ${summary.output}\n${JSON.stringify(summary, null, 2)}`);
@@ -168,10 +221,10 @@ export async function quantizeCommand(
     for (const n of info) log.info(n);
     for (const n of w) log.warn(n);
     const notes = w.length === 1 ? ` ${w[0]}` : w.length ? ` ${w.length} warnings: see the QuantLens output.` : info.length ? ` ${info.join(' ')}` : '';
-    const text = `QuantLens: ${describe(summary)}${notes}`;
+    const text = `QuantLens: ${describe(summary)}${describeCheck(summary.check)}${planNote}${notes}`;
     const shown = w.length ? vscode.window.showWarningMessage(text, 'Open', 'Show Warnings') : vscode.window.showInformationMessage(text, 'Open');
     void shown.then((choice) => {
-      if (choice === 'Open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor');
+      if (choice === 'Open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor', vscode.ViewColumn.Beside);
       if (choice === 'Show Warnings') log.show(true);
     });
     return summary;
