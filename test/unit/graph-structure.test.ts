@@ -111,7 +111,7 @@ print(json.dumps([[n.name, n.op_type, list(n.input), list(n.output)] for n in g.
     };
     for (const g of view.groups[0].groups.slice(1)) assert.match(view.nodes[firstNode(g)].keyAttrs ?? '', /\/2/, view.groups[g].label);
     // A residual block's convs, Add and Relu stay together in one group.
-    const add = view.nodes.findLast((n) => n.opType === 'Add')!;
+    const add = [...view.nodes].reverse().find((n) => n.opType === 'Add')!;
     const block = view.groups[add.group];
     assert.deepEqual(block.opMix.map(([op]) => op).sort(), ['Add', 'Conv', 'Relu']);
     for (const g of view.groups) assert.ok(!NUMERIC_RANGE.test(g.label), g.label);
