@@ -80,8 +80,8 @@ const is16 = (t: string): boolean => t === 'int16' || t === 'uint16';
 
 /** Ops singular (or nearly) at 0, with the input index that must not be rounded to 0. */
 const SINGULAR_AT_ZERO: Record<string, number> = { Log: 0, Reciprocal: 0, Sqrt: 0, Pow: 0, Div: 1 };
-/** Elementwise ops with a constant operand that carry a value near 0 to one near 0 (or eps). */
-const PASS_SMALL_VALUES = new Set(['Add', 'Sub', 'Mul', 'Abs', 'Relu', 'Clip', 'Max']);
+/** Ops that carry a value near 0 to one near 0 (or eps): elementwise with a constant operand, and data movement. */
+const PASS_SMALL_VALUES = new Set(['Add', 'Sub', 'Mul', 'Abs', 'Relu', 'Clip', 'Max', 'Slice', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Flatten', 'Gather', 'Split', 'Pad', 'Identity']);
 
 /**
  * The activation tensors a static run must calibrate: every float tensor a quantized node reads or
