@@ -66,9 +66,9 @@ function qdqNode(opType: string, name: string, inputs: string[], output: string,
 /** The canonical view of a QDQ model; a model without Q/DQ nodes gets one clear message. */
 export function qdqView(model: Model, what = 'The quantized model'): QdqView {
   const src = mainGraph(model);
-  const qOps = src.nodes.filter(isQ).length;
-  if (!qOps || !src.nodes.some(isDQ)) {
-    const qlinear = src.nodes.find((n) => /^QLinear|Integer$/.test(n.opType));
+  // quantized operators (QLinearConv, MatMulInteger, QGemm, ...) compute on integers inside: no float activation to compare
+  const qlinear = src.nodes.find((n) => /^QLinear|^Q[A-Z]|Integer$/.test(n.opType) && !isQ(n));
+  if (qlinear || !src.nodes.some(isQ) || !src.nodes.some(isDQ)) {
     throw new ModelError('unsupported', `${what} is not in QDQ form (no QuantizeLinear / DequantizeLinear pairs)${qlinear ? `: it uses quantized operators (${qlinear.opType})` : ''}; per-layer results need a QDQ model such as 'quantlens quantize' writes.`);
   }
   const g = copyGraph(src);
