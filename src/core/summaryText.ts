@@ -1,12 +1,12 @@
 /** A model summary as readable text: what `quantlens inspect` prints and *Show Model Summary* shows. */
 import { formatShape } from './model';
-import type { ModelSummary } from './summary';
+import { describeNodeCount, describeParameters, type ModelSummary } from './summary';
 
 export function formatSummaryText(fileName: string, s: ModelSummary): string {
   const lines: string[] = [];
   lines.push(`${fileName}: ${s.format.toUpperCase()} ${s.format === 'onnx' ? `opset ${s.opsetOrVersion}, IR ${s.formatVersion}` : `schema v${s.formatVersion}`}${s.producer ? `, producer ${s.producer}` : ''}`);
-  lines.push(`  nodes: ${s.nodeCount} (main graph ${s.mainGraphNodeCount}, subgraphs ${s.subgraphCount})`);
-  lines.push(`  parameters: ${s.parameterCount.toLocaleString('en-US')} in ${s.initializerCount} initializers; file ${s.fileSize} bytes`);
+  lines.push(`  nodes: ${describeNodeCount(s)}`);
+  lines.push(`  parameters: ${describeParameters(s)}; file ${s.fileSize} bytes`);
   const qops = Object.entries(s.quantization.quantOps).sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${n}`).join(', ');
   lines.push(`  quantization: ${s.quantization.scheme}${qops ? ` (${qops})` : ''}`);
   for (const [label, list] of [['inputs', s.inputs], ['outputs', s.outputs]] as const) {
