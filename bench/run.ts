@@ -1,6 +1,6 @@
 /**
  * Runs the benchmarks and writes bench/results.json with the machine and the date.
- *   npm run bench [-- <name> ...]   names: onnx-parse, graph-view, vscode, quantize, evaluate
+ *   npm run bench [-- <name> ...]   names: onnx-parse, graph-view, vscode, quantize, evaluate, sensitivity
  * Absolute times on a noisy 2-core machine vary; ratios against a baseline measured in the same
  * process are the numbers to compare across runs.
  */
@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   vscode: async () => (await import('./vscode')).benchVsCode,
   quantize: async () => (await import('./quantize')).benchQuantize,
   evaluate: async () => (await import('./evaluate')).benchEvaluate,
+  sensitivity: async () => (await import('./sensitivity')).benchSensitivity,
 };
 
 async function main(): Promise<void> {

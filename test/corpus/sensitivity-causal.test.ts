@@ -85,7 +85,8 @@ async function check(name: string, c: Case, naiveLayers: number[]): Promise<void
   void float;
   const layers = gateLayers(view, reference);
   assert.deepEqual(layers.map((l) => l.node), gated.layers.map((l) => l.node));
-  const so = { graphOptimizationLevel: 'disabled' as const, extra: { session: { disable_prepacking: '1' } } };
+  // the session options the sensitivity run uses (integer-kernel fusion and pre-packing off)
+  const so = { graphOptimizationLevel: 'basic' as const, extra: { session: { disable_prepacking: '1' } } };
   const refBytes = writeOnnx(configModel(view, reference, layers.map(() => false)));
   for (const i of naiveLayers) {
     const only = writeOnnx(configModel(view, reference, layers.map((_, k) => k === i)));

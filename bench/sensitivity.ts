@@ -1,0 +1,75 @@
+/**
+ * Per-layer sensitivity and per-layer error on the synthetic 50-layer CNN (bench/quantize.ts),
+ * quantized static int8 on 16 seeded random samples:
+ *  - the full sweep (every layer alone, every layer left out, the float and the all-quantized
+ *    runs: 2 x 53 + 2 configurations on 8 samples) through one gated session, against the naive
+ *    method (one model and one session per configuration), measured in the same run; the numbers
+ *    are checked identical;
+ *  - `layerErrors` (every layer's activations as outputs of both models, statistics streamed)
+ *    against the two models' own inference on the same 32 samples (sessions created and run).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { encodeNpy, inputSpecsFromModel, openCalibrationData } from '../src/core/data';
+import { writeOnnxFile } from '../src/core/formats/onnx';
+import { openModelFile } from '../src/core/open';
+import { quantizeModel } from '../src/core/quant/quantize';
+import { sampleFeeds } from '../src/core/quant/preprocess';
+import { createSession } from '../src/core/runtime/ort';
+import { mulberry32 } from '../src/core/random';
+import { sensitivity } from '../src/core/eval/sensitivity';
+import { layerErrors } from '../src/core/eval/layers';
+import { syntheticCnn } from './quantize';
+
+export async function benchSensitivity(): Promise<Record<string, number | string>> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'quantlens-bench-sens-'));
+  try {
+    const float = path.join(dir, 'cnn50.onnx');
+    await writeOnnxFile(syntheticCnn(50), float);
+    const rnd = mulberry32(9);
+    const data = path.join(dir, 'data.npy');
+    fs.writeFileSync(data, encodeNpy({ dtype: 'float32', shape: [48, 3, 32, 32], data: new Float32Array(48 * 3072).map(() => rnd() * 2 - 1) }));
+    const quantized = path.join(dir, 'cnn50-int8.onnx');
+    await quantizeModel(float, quantized, { recipe: { version: 1, mode: 'static', calibration: { data, limit: 16 } } });
+
+    const opts = { data, quantized, offset: 16, limit: 8 };
+    const gated = await sensitivity(float, { ...opts, method: 'gated' });
+    const naive = await sensitivity(float, { ...opts, method: 'naive' });
+    const identical = gated.layers.every((l, i) => l.onlyThis === naive.layers[i].onlyThis && l.allButThis === naive.layers[i].allButThis) && gated.quantized === naive.quantized;
+
+    // per-layer error against the models' own inference on the same samples
+    const model = await openModelFile(float);
+    const samples = [];
+    for await (const s of await openCalibrationData(data, { inputs: inputSpecsFromModel(model), offset: 16, limit: 32 })) samples.push(s);
+    const feeds = samples.map(sampleFeeds);
+    const so = { extra: { session: { 'intra_op.allow_spinning': '0' } } };
+    const t0 = performance.now();
+    for (const p of [float, quantized]) {
+      const s = await createSession(p, so);
+      for (const f of feeds) await s.run(f);
+      await s.release();
+    }
+    const inferenceMs = performance.now() - t0;
+    const t1 = performance.now();
+    const layers = await layerErrors(float, quantized, { data, offset: 16, limit: 32 });
+    const layersMs = performance.now() - t1;
+
+    return {
+      'sweep configurations': 2 * gated.layers.length + 2,
+      'sweep samples': gated.samples,
+      'gated sweep ms': Math.round(gated.timing.measureMs),
+      'naive sweep ms': Math.round(naive.timing.measureMs),
+      'naive / gated (speed-up)': naive.timing.measureMs / gated.timing.measureMs,
+      'naive sessions': naive.timing.sessions,
+      'numbers identical': identical ? 'yes' : 'NO',
+      'most sensitive (gated)': gated.ranking[0],
+      'layers: samples': layers.samples,
+      'layers: per-layer error ms': Math.round(layersMs),
+      'layers: both models inference ms': Math.round(inferenceMs),
+      'layers: overhead (x inference)': layersMs / inferenceMs,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
