@@ -11,6 +11,7 @@ import { registerRecipeLanguage } from './recipeLanguage';
 import { openSample } from './sampleCommand';
 import { RecipeModels } from './recipeModels';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
+import { ModelWorkerClient } from './worker/modelWorkerClient';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import { fixStartupRace, reopenModelTabs } from './startupRace';
 
@@ -101,5 +102,6 @@ async function pickModelFile(): Promise<vscode.Uri | undefined> {
 }
 
 export function deactivate(): void {
+  ModelWorkerClient.disposeSpare();
   // Nothing to release: every resource is registered in context.subscriptions.
 }

@@ -89,6 +89,8 @@ export class ModelDocument implements vscode.CustomDocument {
     if (this._state.kind === 'loaded') await this.loadMarks(backupId);
     this.revision++;
     this._onDidLoad.fire();
+    // The next model opened starts on a worker that is already up.
+    ModelWorkerClient.prepareSpare();
   }
 
   /** Marks from the backup when VS Code restores one, else from the sidecar recipe. */

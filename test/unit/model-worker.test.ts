@@ -95,3 +95,26 @@ test('the calling thread keeps running while the worker parses a 50,000-node mod
     await w.terminate();
   }
 });
+
+test('a worker started ahead of need serves the next model once, and keeps no process alive', async () => {
+  ModelWorkerClient.prepareSpare(ENTRY);
+  const spareId = ModelWorkerClient.spareThreadId;
+  assert.ok(spareId !== undefined);
+  ModelWorkerClient.prepareSpare(ENTRY);
+  assert.equal(ModelWorkerClient.spareThreadId, spareId, 'one spare at a time');
+  const w = new ModelWorkerClient(ENTRY);
+  try {
+    assert.equal(w.threadId, spareId, 'the client took the waiting worker');
+    assert.equal(ModelWorkerClient.spareThreadId, undefined, 'and it is used once');
+    assert.equal((await w.call('open', { path: SAMPLE_MODEL })).summary.nodeCount, 12);
+    const other = new ModelWorkerClient(ENTRY);
+    assert.notEqual(other.threadId, spareId, 'with no spare, a new worker starts');
+    await other.terminate();
+  } finally {
+    await w.terminate();
+  }
+  // A process whose only thread left is a spare ends by itself.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `require(${JSON.stringify(path.join(REPO_ROOT, 'src/host/worker/modelWorkerClient.ts'))}).ModelWorkerClient.prepareSpare(${JSON.stringify(ENTRY)}); console.log('started')`], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `${r.error ?? ''} ${r.stderr}`);
+  assert.match(r.stdout, /started/);
+});

@@ -11,19 +11,71 @@ export class ModelWorkerError extends Error {
   }
 }
 
+const DEFAULT_HEAP_MB = 4096;
+
 export interface ModelWorkerOptions {
   /** Heap ceiling for the worker: a hostile file that makes the reader allocate hits this, not the host. */
   maxHeapMb?: number;
 }
 
+/**
+ * One worker started ahead of need: starting a thread and loading the reader takes ~130 ms here,
+ * which the next model opened would otherwise wait for. Made after a model has loaded (never at
+ * activation), unref'd so it keeps nothing alive, used once.
+ */
+let spare: { entry: string; maxHeapMb: number; worker: Worker } | undefined;
+
+function startWorker(entry: string, maxHeapMb: number): Worker {
+  return new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } });
+}
+
 export class ModelWorkerClient {
   private readonly worker: Worker;
+
+  /** Starts a worker for the next model, if none is waiting. */
+  static prepareSpare(entry = path.join(__dirname, 'modelWorker.js'), maxHeapMb = DEFAULT_HEAP_MB): void {
+    if (spare) return;
+    const worker = startWorker(entry, maxHeapMb);
+    worker.unref();
+    const forget = (): void => {
+      if (spare?.worker === worker) spare = undefined;
+    };
+    worker.once('error', forget);
+    worker.once('exit', forget);
+    spare = { entry, maxHeapMb, worker };
+  }
+
+  /** The waiting worker's thread id, if one is waiting. */
+  static get spareThreadId(): number | undefined {
+    return spare?.worker.threadId;
+  }
+
+  /** This client's thread id. */
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
+  /** Ends the waiting worker (extension deactivation). */
+  static disposeSpare(): void {
+    const w = spare?.worker;
+    spare = undefined;
+    void w?.terminate();
+  }
+
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private nextId = 1;
   private dead: ModelWorkerError | undefined;
 
   constructor(entry = path.join(__dirname, 'modelWorker.js'), options: ModelWorkerOptions = {}) {
-    this.worker = new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 4096 } });
+    const maxHeapMb = options.maxHeapMb ?? DEFAULT_HEAP_MB;
+    if (spare && spare.entry === entry && spare.maxHeapMb === maxHeapMb) {
+      this.worker = spare.worker;
+      spare = undefined;
+      this.worker.removeAllListeners('error').removeAllListeners('exit');
+      this.worker.ref();
+    } else {
+      this.worker = startWorker(entry, maxHeapMb);
+    }
     this.worker.on('message', (res: ModelWorkerResponse) => {
       const p = this.pending.get(res.id);
       if (!p) return;
