@@ -92,7 +92,7 @@ export function formatLayers(r: LayersReport): string {
     ]);
   }
   const lines = [`${r.samples} samples of ${path.basename(r.data)}: ${r.layers.length} layers of ${path.basename(r.quantized)} against ${path.basename(r.float)}`, ...table(rows)];
-  lines.push('* output fused into the next op: the error of its quantized inputs and weights; ! clips at least ' + `${(100 * r.summary.saturationWarn).toFixed(1)} % of values`);
+  lines.push('* output not quantized on its own (fused into the next op, or a model output): the error of its quantized inputs and weights; ! clips at least ' + `${(100 * r.summary.saturationWarn).toFixed(1)} % of values`);
   for (const o of r.summary.outputs) lines.push(`output ${o.output}: SQNR ${db(o.error.sqnrDb)} dB, cosine ${o.error.cosine.toFixed(6)}, max abs error ${g4(o.error.maxAbsError)}`);
   for (const u of r.unmatched) lines.push(`not compared: ${u.node} (${u.opType}): ${u.reason}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);

@@ -231,7 +231,7 @@ export async function layerErrors(floatPath: string, quantizedPath: string, opts
     const s = sats[k]?.result();
     const saturation = s && sats[k] ? { ...s, range: representableRange(sats[k]!.quant), flagged: s.rate >= warn } : undefined;
     if (saturation?.flagged) notes.push(`${(100 * saturation.rate).toFixed(2)} % of values fall outside the calibrated range: ${FLAG_MESSAGE}`);
-    if (!layer.outputDequantized) notes.push('its output is not quantized on its own (fused into the next op): the error shown is that of its quantized inputs and weights');
+    if (!layer.outputDequantized) notes.push('its output is not quantized on its own (fused into the next op, or a model output): the error shown is that of its quantized inputs and weights');
     layers.push({
       node: layer.node, opType: layer.opType, floatTensor, quantizedTensor: qTensor(layer), outputQuantized: !!layer.outputDequantized,
       activation: acts[k].result(), weights: await weightErrors(view, reference, layer, refNode), ...(saturation ? { saturation } : {}), notes,
