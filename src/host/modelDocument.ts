@@ -271,7 +271,7 @@ export class ModelDocument implements vscode.CustomDocument {
     this._onDidLoad.dispose();
     this._onDidEdit.dispose();
     this._onDidChangeMarks.dispose();
-    void this.worker.terminate();
+    void this.worker.release();
   }
 }
 

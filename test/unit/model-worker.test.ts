@@ -118,3 +118,23 @@ test('a worker started ahead of need serves the next model once, and keeps no pr
   assert.equal(r.status, 0, `${r.error ?? ''} ${r.stderr}`);
   assert.match(r.stdout, /started/);
 });
+
+test('a closed model\'s thread is emptied and serves the next model', async () => {
+  ModelWorkerClient.disposeSpare();
+  const first = new ModelWorkerClient(ENTRY);
+  assert.equal((await first.call('open', { path: SAMPLE_MODEL })).summary.nodeCount, 12);
+  const id = first.threadId;
+  await first.release();
+  await assert.rejects(first.call('tensorStats', { tensor: 'Parameter5' }), /closed/, 'the released client is closed');
+  assert.equal(ModelWorkerClient.spareThreadId, id, 'its thread waits for the next model');
+  const next = new ModelWorkerClient(ENTRY);
+  try {
+    assert.equal(next.threadId, id);
+    // Nothing of the previous model is left in the thread.
+    await assert.rejects(next.call('tensorStats', { tensor: 'Parameter5' }), /not open/);
+    assert.equal((await next.call('open', { path: SAMPLE_MODEL })).summary.nodeCount, 12);
+    assert.equal((await next.call('tensorStats', { tensor: 'Parameter5' })).count, 200);
+  } finally {
+    await next.terminate();
+  }
+});

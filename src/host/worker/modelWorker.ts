@@ -73,6 +73,12 @@ const handlers: Handlers = {
     const values = await readConstantValues(c, start, count);
     return { tensor, dtype: c.dtype, shape: c.shape, total, start, values: Float64Array.from(values) };
   },
+  async reset() {
+    model = undefined;
+    graphViews.clear();
+    statsCache.clear();
+    return null;
+  },
 };
 
 parentPort?.on('message', (req: ModelWorkerRequest) => {

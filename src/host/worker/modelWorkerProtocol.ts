@@ -16,6 +16,8 @@ export interface ModelWorkerMethods {
   graphView: { params: { foldQdq: boolean }; result: GraphView };
   tensorStats: { params: { tensor: string }; result: TensorStats };
   tensorValues: { params: { tensor: string; start: number; count: number }; result: TensorValuesPage };
+  /** Drops the model and everything derived from it, so the thread can serve another model. */
+  reset: { params: Record<string, never>; result: null };
 }
 
 export type ModelWorkerMethod = keyof ModelWorkerMethods;
