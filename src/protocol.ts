@@ -150,13 +150,39 @@ export interface ResponseMessage {
   err?: string;
 }
 
+/** Per-layer numbers an analysis measured, drawn as an overlay (colour, legend, tooltip line). */
+export type LayerMetric = 'sensitivity' | 'sqnrDb' | 'mse' | 'saturation' | 'deltaMetric';
+export const LAYER_METRICS: readonly LayerMetric[] = ['sensitivity', 'sqnrDb', 'mse', 'saturation', 'deltaMetric'];
+
+export interface LayerResult {
+  node: string;
+  /** The metrics measured for this node (any subset). */
+  values: Partial<Record<LayerMetric, number>>;
+}
+
+/**
+ * Results streaming in while an analysis runs: each message adds (or replaces, by node) results of
+ * run `run`; a message with a new `run` id starts over. `done` marks the run's last message.
+ * Derived data: it never makes the document dirty.
+ */
+export interface LayerResultsMessage {
+  type: 'layerResults';
+  run: string;
+  /** What produced them ('sensitivity', 'layers', an imported file's name). */
+  source: string;
+  /** The metric the overlay shows first. */
+  metric: LayerMetric;
+  results: LayerResult[];
+  done: boolean;
+}
+
 /** Select a node and bring it into view (a recipe's "Show in graph", a results chart). */
 export interface RevealNodeMessage {
   type: 'revealNode';
   node: string;
 }
 
-export type HostToWebview = SnapshotMessage | ResponseMessage | MarksMessage | RevealNodeMessage;
+export type HostToWebview = SnapshotMessage | ResponseMessage | MarksMessage | RevealNodeMessage | LayerResultsMessage;
 
 // ---- validation of untrusted input from the webview ------------------------------------------
 
