@@ -12,35 +12,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
-import { encodeNpy, inputSpecsFromModel, openCalibrationData, type ImagePreprocess, type Sample } from '../data';
+import { encodeNpy, inputSpecsFromModel, openCalibrationData, type Sample } from '../data';
 import { DataError } from '../data/errors';
 import { quantizeModel } from '../quant/quantize';
 import type { Recipe } from '../quant/recipe';
 import { AbortError } from '../quant/workers';
-import type { BootstrapOptions } from './bootstrap';
-import { evaluateModels, openOnnx, type Delta, type EvaluationReport } from './evaluate';
+import { evaluateModels, openOnnx, type Delta, type EvaluateOptions, type EvaluationReport } from './evaluate';
 
-export interface KFoldOptions {
-  data: string;
-  labels?: string;
-  offset?: number;
-  limit?: number;
-  scale?: '0-1' | '0-255';
-  image?: ImagePreprocess;
+/** The evaluation's options (applied to every fold), and the folds. */
+export interface KFoldOptions extends Omit<EvaluateOptions, 'onProgress'> {
   /** Number of folds, 2..samples. */
   folds: number;
   /** How each fold is quantized (static mode; its calibration data and offset are replaced by the fold's). */
   recipe?: Recipe;
-  batch?: number;
-  latencyRuns?: number;
-  output?: string;
-  threads?: number;
-  bootstrap?: BootstrapOptions;
   /** Where the temporary folder is made (default: the system's temp folder). */
   workDir?: string;
   /** Copy each fold's quantized model here as fold-<i>.onnx (kept after the run). */
   keepModels?: string;
-  signal?: AbortSignal;
   onProgress?: (p: KFoldProgress) => void;
 }
 
