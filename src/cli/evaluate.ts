@@ -35,12 +35,21 @@ p50 / p95 at batch 1, throughput, the session's memory and the file size.
   --image-std <s[,s,s]>     Images: per-channel std to divide by
   --image-color rgb|bgr|grayscale
   --image-layout NCHW|NHWC
+  --folds <k>               k-fold cross-validation of calibrate-then-evaluate: quantize the float model
+                            (static) on k-1 folds, evaluate on the held-out one, for each fold; report
+                            per-fold metrics and their mean / std / min / max (one model only)
+  --recipe <r.json>         With --folds: the quantization recipe (its calibration data is the folds')
+  --method, --per-channel, --activation-type, --weight-type
+                            With --folds: quantize options, as in 'quantlens quantize'
   --json                    Print the report as JSON
   --progress                Print the steps on stderr (default: when stderr is a terminal)
   -h, --help                Print this help
 
 Example (a quantized MNIST model against the float one, on the 200 labelled sample images):
-  quantlens evaluate samples/mnist-12.onnx mnist-int8.onnx --data samples/mnist-200-images-idx3-ubyte.gz --labels samples/mnist-200-labels-idx1-ubyte.gz`;
+  quantlens evaluate samples/mnist-12.onnx mnist-int8.onnx --data samples/mnist-200-images-idx3-ubyte.gz --labels samples/mnist-200-labels-idx1-ubyte.gz
+
+Example (4-fold cross-validation of static int8 quantization on the same images):
+  quantlens evaluate samples/mnist-12.onnx --folds 4 --data samples/mnist-200-images-idx3-ubyte.gz --labels samples/mnist-200-labels-idx1-ubyte.gz`;
 
 class EvaluateUsageError extends Error {
   // main() treats ERR_PARSE_ARGS* codes as usage errors (exit 2)
@@ -62,7 +71,8 @@ export async function evaluateCommand(args: string[]): Promise<number> {
     options: {
       data: str, labels: str, limit: str, offset: str, scale: str, batch: str, 'latency-runs': str, output: str, threads: str,
       resamples: str, seed: str, 'image-resize': str, 'image-crop': str, 'image-scale': str, 'image-mean': str, 'image-std': str,
-      'image-color': str, 'image-layout': str, json: { type: 'boolean' }, progress: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'image-color': str, 'image-layout': str, folds: str, recipe: str, method: str, 'per-channel': { type: 'boolean' }, 'activation-type': str, 'weight-type': str,
+      json: { type: 'boolean' }, progress: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { process.stdout.write(EVALUATE_HELP + '\n'); return 0; }
@@ -76,7 +86,7 @@ export async function evaluateCommand(args: string[]): Promise<number> {
   process.once('SIGINT', onSig);
   const showProgress = values.progress || (process.stderr.isTTY && !values.json);
   try {
-    const report = await evaluateModels(positionals[0], positionals[1], {
+    const common = {
       data: values.data,
       labels: values.labels,
       limit: count(values.limit, '--limit', 1),
@@ -89,6 +99,13 @@ export async function evaluateCommand(args: string[]): Promise<number> {
       threads: count(values.threads, '--threads', 1),
       bootstrap: { resamples: count(values.resamples, '--resamples', 10), seed: count(values.seed, '--seed', 0) },
       signal: ac.signal,
+    };
+    if (values.folds !== undefined) {
+      if (positionals.length !== 1) throw new EvaluateUsageError('--folds quantizes the float model once per fold: give the float model only.');
+      return await (await import('./evaluateFolds')).evaluateFolds(positionals[0], values, common, !!showProgress);
+    }
+    const report = await evaluateModels(positionals[0], positionals[1], {
+      ...common,
       onProgress: showProgress ? (p) => { if (p.done === undefined) process.stderr.write(`[${p.step}/${p.steps}] ${p.label}\n`); } : undefined,
     });
     // Infinity (identical outputs: SQNR) is not JSON; it is written as the string "Infinity"
