@@ -63,13 +63,15 @@ const nodeCommon = {
   external: ['vscode', 'onnxruntime-node'],
   // jsonc-parser's "main" is a UMD build whose require('./impl/...') calls esbuild cannot follow;
   // its ES module build bundles whole.
-  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
+  // vega-canvas's Node build awaits an optional 'canvas' at top level, which a CJS bundle cannot
+  // hold; reports render SVG only, which needs no canvas: its browser build does.
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js', 'vega-canvas': './node_modules/vega-canvas/build/vega-canvas.browser.js' },
 };
 
 const builds = [
   // The host bundle stays small: models are parsed in a worker thread (dist/modelWorker.js) that
   // bundles the core, so activation never loads it and the host's thread never runs it.
-  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts', modelWorker: 'src/host/worker/modelWorker.ts', quantizeWorker: 'src/host/worker/quantizeWorker.ts' }, outdir: out },
+  { ...nodeCommon, entryPoints: { extension: 'src/host/extension.ts', modelWorker: 'src/host/worker/modelWorker.ts', quantizeWorker: 'src/host/worker/quantizeWorker.ts', analysisWorker: 'src/host/worker/analysisWorker.ts' }, outdir: out },
   {
     ...nodeCommon,
     entryPoints: { cli: 'src/cli/quantlens.ts' },
