@@ -14,6 +14,7 @@ import { QUANTIZE_HELP } from './quantizeHelp';
 import { EVALUATE_HELP } from './evaluate';
 import { LAYERS_HELP } from './layers';
 import { SENSITIVITY_HELP } from './sensitivity';
+import { ROBUSTNESS_HELP } from './robustness';
 import { REPORT_HELP } from './report';
 
 const HELP = `quantlens ${VERSION} — inspect and quantize ONNX and TFLite models
@@ -28,6 +29,8 @@ Usage:
                                            Per-layer error and saturation of a QDQ model
   quantlens sensitivity <model> --data <path>
                                            Per-layer sensitivity to quantization
+  quantlens robustness <float> <quantized> --data <path>
+                                           Float against quantized under input shifts
   quantlens report --from <results.json> --format <f> --out <file>
                                            HTML / Markdown / CSV / JSON / Model Explorer report
   quantlens <command> --help               A command's options and an example
@@ -63,7 +66,7 @@ Example:
   quantlens convert samples/mnist-12.onnx --out mnist-copy.onnx`;
 
 /** Each command's help; its first line is the usage shown with usage errors. */
-export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, sensitivity: SENSITIVITY_HELP, report: REPORT_HELP };
+export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, sensitivity: SENSITIVITY_HELP, robustness: ROBUSTNESS_HELP, report: REPORT_HELP };
 
 class UsageError extends Error {}
 
@@ -102,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./layers')).layersCommand(rest);
       case 'sensitivity':
         return await (await import('./sensitivity')).sensitivityCommand(rest);
+      case 'robustness':
+        return await (await import('./robustness')).robustnessCommand(rest);
       case 'report':
         return await (await import('./report')).reportCommand(rest);
       default:
