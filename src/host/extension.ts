@@ -4,8 +4,10 @@
  */
 import * as vscode from 'vscode';
 import type { ModelSummary } from '../core/summary';
+import type { LayerResultsMessage } from '../protocol';
 import { ActiveModelContext, modelSummaryFor } from './commandsContext';
 import { SummaryDocuments } from './commandsSummary';
+import { LayerResultsStore, registerAnalysisCommands } from './analysisCommands';
 import { registerMarkCommands } from './markCommands';
 import { registerRecipeLanguage } from './recipeLanguage';
 import { openSample } from './sampleCommand';
@@ -18,6 +20,8 @@ import { fixStartupRace, reopenModelTabs } from './startupRace';
 /** The API returned by activate(): used by the integration tests and by other extensions. */
 export interface QuantLensApi {
   version: string;
+  /** The last per-layer results stored for a model (by URI string), as the graph receives them. */
+  layerResultsOf(uri: string): Promise<LayerResultsMessage | undefined>;
   /** The precision marks of an open model (by URI string): the plan and marks naming unknown nodes. */
   marksOf(uri: string): { plan: Record<string, string>; unknown: string[]; unsaved: boolean } | undefined;
   openDocuments(): Array<{ uri: string; summary?: ModelSummary; error?: string; webviewReady: boolean; firstViewMs?: number }>;
@@ -30,7 +34,9 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
 
   fixStartupRace(context, VIEW_TYPE, log);
   registerMarkCommands(context, provider);
-  registerRecipeLanguage(context, new RecipeModels(provider, log));
+  const results = new LayerResultsStore(context.workspaceState);
+  registerAnalysisCommands(context, provider, log, results);
+  registerRecipeLanguage(context, new RecipeModels(provider, log), (model, node) => results.insight(model, node));
   const active = new ActiveModelContext(provider);
   const summaries = new SummaryDocuments();
 
@@ -75,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const version = String((context.extension.packageJSON as { version?: string }).version ?? '0.0.0');
   return {
     version,
+    layerResultsOf: (uri) => provider.resultsFor(vscode.Uri.parse(uri)),
     marksOf: (uri) => {
       const record = [...provider.editors].find((r) => r.document.uri.toString() === uri);
       if (!record || record.document.state.kind !== 'loaded') return undefined;

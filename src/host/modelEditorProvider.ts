@@ -4,7 +4,7 @@
  * exit), and the webview only sends intents that the host turns into edits.
  */
 import * as vscode from 'vscode';
-import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type WebviewToHost } from '../protocol';
+import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type LayerResultsMessage, type WebviewToHost } from '../protocol';
 import { ModelDocument } from './modelDocument';
 import { buildWebviewHtml } from './webviewHtml';
 
@@ -28,6 +28,8 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   private activeRecord: EditorRecord | undefined;
   private readonly _onDidChangeCustomDocument = new vscode.EventEmitter<vscode.CustomDocumentEditEvent<ModelDocument>>();
   readonly onDidChangeCustomDocument = this._onDidChangeCustomDocument.event;
+  /** Derived per-layer results to show when an editor of `uri` opens (set by the analysis commands). */
+  resultsFor: (uri: vscode.Uri) => Promise<LayerResultsMessage | undefined> = async () => undefined;
   /** Fires when the active editor or its marks change (the status bar listens). */
   private readonly _onDidChangeActive = new vscode.EventEmitter<void>();
   readonly onDidChangeActive = this._onDidChangeActive.event;
@@ -160,6 +162,13 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
     ];
   }
 
+  /** Posts a message to every open editor of `uri` whose webview is ready. */
+  postToDocument(uri: vscode.Uri, msg: HostToWebview): void {
+    for (const r of this.editors) {
+      if (r.webviewReady && r.document.uri.toString() === uri.toString()) void r.panel.webview.postMessage(msg);
+    }
+  }
+
   /**
    * Opens `uri` in QuantLens (or focuses its editor) and selects `node` in the graph. Resolves to
    * false when no editor for it appeared.
@@ -214,6 +223,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
         sendSnapshot();
         if (record.pendingReveal !== undefined) post({ type: 'revealNode', node: record.pendingReveal });
         record.pendingReveal = undefined;
+        void this.resultsFor(record.document.uri).then((m) => { if (m) post(m); });
         return;
       case 'rendered':
         if (msg.stateKind !== 'loading' && record.firstViewMs === undefined) {

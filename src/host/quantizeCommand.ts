@@ -7,7 +7,6 @@
  * remembered per model. Quantizing runs the model, so it needs a trusted workspace.
  */
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import type { QuantizeSummary } from '../core/quant/quantize';
 import { loadRecipe, type Recipe } from '../core/quant/recipe';
@@ -17,6 +16,7 @@ import type { ModelSummary } from '../core/summary';
 import { splitNotes } from '../core/resultNotes';
 import { quantizeRefusal } from './commandsChecks';
 import type { QuantizeJobFromHost, QuantizeJobToHost } from './worker/quantizeJobProtocol';
+import { runWorkerJob } from './workerJob';
 
 export interface QuantizeCommandArgs {
   /** Output file; asked for when missing. */
@@ -112,33 +112,16 @@ function describe(s: QuantizeSummary): string {
 
 /** Runs one job in a worker; resolves with the summary, rejects with the job's message. */
 function runJob(extensionPath: string, start: QuantizeJobFromHost & { type: 'start' }, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken): Promise<QuantizeSummary> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(extensionPath, 'dist', 'quantizeWorker.js'));
-    let reported = 0;
-    let settled = false;
-    const finish = (f: () => void) => {
-      if (settled) return;
-      settled = true;
-      f();
-      void worker.terminate();
-    };
-    const cancelSub = token.onCancellationRequested(() => worker.postMessage({ type: 'cancel' } satisfies QuantizeJobFromHost));
-    worker.on('message', (m: QuantizeJobToHost) => {
-      if (m.type === 'progress') {
-        const done = ((m.step - 1 + (m.fraction ?? 0)) / m.steps) * 100;
-        progress.report({ message: `${m.label} (${m.step}/${m.steps})`, increment: Math.max(0, done - reported) });
-        reported = Math.max(reported, done);
-      } else if (m.type === 'done') {
-        finish(() => resolve(m.summary));
-      } else {
-        finish(() => reject(Object.assign(new Error(m.message), { cancelled: m.cancelled })));
-      }
-    });
-    worker.on('error', (e) => finish(() => reject(new Error(`The quantizer stopped: ${e.message}`))));
-    worker.on('exit', (code) => finish(() => reject(new Error(`The quantizer exited (code ${code}) before it finished.`))));
-    worker.once('exit', () => cancelSub.dispose());
-    worker.postMessage(start);
-  });
+  let reported = 0;
+  return runWorkerJob<QuantizeJobToHost, QuantizeSummary>(path.join(extensionPath, 'dist', 'quantizeWorker.js'), start, token, (m) => {
+    if (m.type === 'progress') {
+      const done = ((m.step - 1 + (m.fraction ?? 0)) / m.steps) * 100;
+      progress.report({ message: `${m.label} (${m.step}/${m.steps})`, increment: Math.max(0, done - reported) });
+      reported = Math.max(reported, done);
+      return undefined;
+    }
+    return m.type === 'done' ? { done: m.summary } : { failed: m.message, cancelled: m.cancelled };
+  }, 'quantizer');
 }
 
 export async function quantizeCommand(

@@ -99,6 +99,7 @@ export function registerRecipeLanguage(context: vscode.ExtensionContext, models:
             command: 'quantlens.quantizeModel',
             arguments: [model.uri, { recipePath: doc.uri.fsPath }],
           }),
+          new vscode.CodeLens(top, { title: '$(pulse) Run sensitivity', command: 'quantlens.runSensitivity', arguments: [model.uri] }),
           new vscode.CodeLens(top, { title: '$(type-hierarchy) Open model', command: 'vscode.openWith', arguments: [model.uri, 'quantlens.modelEditor'] }),
         ];
         for (const e of planEntries(doc)) {
