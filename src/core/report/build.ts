@@ -103,7 +103,7 @@ export function mergeReports(reports: ResultsReport[], title?: string): ResultsR
   if (title) out.title = title;
   const byNode = new Map<string, LayerRecord>();
   for (const r of reports) {
-    out.title ??= r.title;
+    if (out.title === undefined && r.title !== undefined) out.title = r.title;
     out.models = { ...out.models, ...Object.fromEntries(Object.entries(r.models).filter(([, v]) => v)) };
     out.sources.push(...r.sources);
     if (r.evaluation) out.evaluation = r.evaluation;

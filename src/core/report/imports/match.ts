@@ -85,6 +85,6 @@ export class Collector {
  */
 export function parsePythonJson(text: string): unknown {
   const marks = ['NaN', 'Infinity', '-Infinity'];
-  const swapped = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => (m.startsWith('"') ? m : `"\u0000${m}"`));
+  const swapped = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => (m.startsWith('"') ? m : `"\\u0000${m}"`));
   return JSON.parse(swapped, (_k, v) => (typeof v === 'string' && v.startsWith('\u0000') && marks.includes(v.slice(1)) ? Number(v.slice(1)) : v));
 }

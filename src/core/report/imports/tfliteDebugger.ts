@@ -56,16 +56,20 @@ export function importTfliteDebuggerCsv(text: string, file: string, idx: NodeInd
   rows.slice(1).forEach((row, r) => {
     const line = r + 2;
     if (row.length !== header.length) throw new ResultsFileError(file, `line ${line} has ${row.length} fields, the header ${header.length}.`);
+    const values = metricCols.flatMap((mc) => {
+      const cell = row[mc.i].trim().toLowerCase();
+      if (cell === '') return [];
+      // Python writes float('inf') / float('nan') as inf / nan
+      const v = cell === 'nan' ? NaN : cell === 'inf' ? Infinity : cell === '-inf' ? -Infinity : Number(cell);
+      if (Number.isNaN(v) && cell !== 'nan') throw new ResultsFileError(file, `line ${line}: ${mc.h} is '${row[mc.i]}', not a number.`);
+      return [{ key: mc.key, v }];
+    });
     const tensor = row[col('tensor_name')];
     const m = matchTensor(idx, tensor);
     if (!m) { c.unmatched(tensor, `no node of the model produces a tensor of this name (row of ${row[col('op_name')]}, line ${line})`); return; }
-    for (const mc of metricCols) {
-      const cell = row[mc.i].trim();
-      if (cell === '') continue;
-      const v = Number(cell.toLowerCase() === 'nan' ? NaN : cell.toLowerCase() === 'inf' ? Infinity : cell.toLowerCase() === '-inf' ? -Infinity : cell);
-      if (Number.isNaN(v) && cell.toLowerCase() !== 'nan') throw new ResultsFileError(file, `line ${line}: ${mc.h} is '${cell}', not a number.`);
-      c.set(m.node, mc.key, v, tensor, m.tensor);
-      metrics.add(mc.key);
+    for (const { key, v } of values) {
+      c.set(m.node, key, v, tensor, m.tensor);
+      metrics.add(key);
     }
     const scale = col('scale') >= 0 ? Number(row[col('scale')]) : NaN;
     const mse = metricCols.find((x) => x.key === 'mse');
