@@ -8,12 +8,12 @@
 import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { mainGraph } from '../model';
-import { inputSpecsFromModel, openCalibrationData, type ImagePreprocess, type Sample, type SampleTensor } from '../data';
+import { inputSpecsFromModel, openCalibrationData, type Sample, type SampleTensor } from '../data';
 import { DataError } from '../data/errors';
 import { createSession, type OrtSession } from '../runtime/ort';
 import { sampleFeeds } from '../quant/preprocess';
 import { AbortError } from '../quant/workers';
-import { checkSameInputs, openOnnx } from './evaluate';
+import { checkSameInputs, openOnnx, type EvaluateOptions } from './evaluate';
 import { labelCursor, readLabels } from './labels';
 import { timedRun } from './measure';
 import { argmax, energy, errorSums, sqnrDb } from './metrics';
@@ -22,13 +22,7 @@ import {
   type ImageLayout, type ShiftKind, type ShiftSpec,
 } from './shifts';
 
-export interface RobustnessOptions {
-  data: string;
-  labels?: string;
-  offset?: number;
-  limit?: number;
-  scale?: '0-1' | '0-255';
-  image?: ImagePreprocess;
+export interface RobustnessOptions extends Pick<EvaluateOptions, 'data' | 'labels' | 'offset' | 'limit' | 'scale' | 'image' | 'output' | 'threads' | 'signal'> {
   /** Kinds and levels (default: every kind at DEFAULT_LEVELS; blur only for image inputs). */
   shifts?: ShiftSpec[];
   /** Noise seed (default 1). */
@@ -37,9 +31,6 @@ export interface RobustnessOptions {
   threshold?: number;
   /** Layout of 4-D inputs for blur (default: from the image pre-processing, else from the shape). */
   layout?: ImageLayout;
-  output?: string;
-  threads?: number;
-  signal?: AbortSignal;
   onProgress?: (p: { step: number; steps: number; label: string; done?: number }) => void;
 }
 
