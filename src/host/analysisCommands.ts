@@ -28,6 +28,8 @@ interface Stored {
   fingerprint: string;
   message: LayerResultsMessage;
   ranking: string[];
+  /** Output SQNR (dB) with only this layer quantized, when the metric was SQNR. */
+  alone?: Record<string, number>;
 }
 
 const STATE_KEY = (uri: vscode.Uri) => `quantlens.sensitivity:${uri.toString()}`;
@@ -47,8 +49,8 @@ export class LayerResultsStore {
     return this.state.get<Stored>(STATE_KEY(uri));
   }
 
-  async set(uri: vscode.Uri, message: LayerResultsMessage, ranking: string[]): Promise<void> {
-    await this.state.update(STATE_KEY(uri), { fingerprint: await fingerprint(uri), message, ranking } satisfies Stored);
+  async set(uri: vscode.Uri, message: LayerResultsMessage, ranking: string[], alone?: Record<string, number>): Promise<void> {
+    await this.state.update(STATE_KEY(uri), { fingerprint: await fingerprint(uri), message, ranking, alone } satisfies Stored);
   }
 
   /** What the recipe hover shows of a node. */
@@ -57,7 +59,10 @@ export class LayerResultsStore {
     const r = s?.message.results.find((x) => x.node === node);
     if (!s || !r || r.values.sensitivity === undefined) return undefined;
     const rank = s.ranking.indexOf(node) + 1;
-    return { sensitivity: `keeping it float recovers ${r.values.sensitivity.toFixed(2)} dB of output SQNR (rank ${rank} of ${s.ranking.length})` };
+    return {
+      sensitivity: `keeping it float recovers ${r.values.sensitivity.toFixed(2)} dB of output SQNR (rank ${rank} of ${s.ranking.length})`,
+      ...(s.alone?.[node] !== undefined ? { aloneSqnrDb: s.alone[node] } : {}),
+    };
   }
 }
 
@@ -168,7 +173,8 @@ async function runSensitivity(
       results.set(r.node, r);
     }
     const ranking = report.ranking.map((n) => graphNodeName(n, names));
-    await store.set(model, send(true), ranking);
+    const alone = report.metric === 'sqnr' ? Object.fromEntries(report.layers.map((l) => [graphNodeName(l.node, names), l.onlyThis])) : undefined;
+    await store.set(model, send(true), ranking, alone);
     const top = report.layers.find((l) => l.node === report.ranking[0]);
     const text = top
       ? `QuantLens: ${report.layers.length} layers measured on ${report.samples} samples${report.cached ? ' (from the cache)' : ''}. Most sensitive: ${graphNodeName(top.node, names)} (keeping it float recovers ${top.recovery.toFixed(2)} dB).`

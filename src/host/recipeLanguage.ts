@@ -18,6 +18,13 @@ export interface NodeInsight {
   sensitivity?: string;
   sqnrDb?: number;
   saturation?: number;
+  /** Output SQNR (dB) against the float model with only this layer quantized int8. */
+  aloneSqnrDb?: number;
+}
+
+/** Below this output SQNR (setting quantlens.recipe.riskyInt8Db), int8 on one layer alone is flagged as risky. */
+function riskyInt8Db(): number {
+  return vscode.workspace.getConfiguration('quantlens.recipe').get<number>('riskyInt8Db', 20);
 }
 export type InsightSource = (model: vscode.Uri, node: string) => NodeInsight | undefined;
 
@@ -48,7 +55,7 @@ export function registerRecipeLanguage(context: vscode.ExtensionContext, models:
   const check = async (doc: vscode.TextDocument): Promise<void> => {
     if (!/\.quantlens\.json$/.test(doc.uri.path)) return;
     const model = await models.forRecipe(doc.uri);
-    diagnostics.set(doc.uri, model ? recipeDiagnostics(doc, model) : []);
+    diagnostics.set(doc.uri, model ? recipeDiagnostics(doc, model, (n) => insight(model.uri, n)) : []);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   context.subscriptions.push(
@@ -59,6 +66,9 @@ export function registerRecipeLanguage(context: vscode.ExtensionContext, models:
       timer = setTimeout(() => void check(e.document), 300);
     }),
     vscode.workspace.onDidCloseTextDocument((d) => diagnostics.delete(d.uri)),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('quantlens.recipe')) for (const d of vscode.workspace.textDocuments) void check(d);
+    }),
     vscode.languages.registerHoverProvider(SELECTOR, {
       async provideHover(doc, pos) {
         const entry = planEntries(doc).find((e) => e.keyRange.contains(pos));
@@ -117,7 +127,7 @@ export function registerRecipeLanguage(context: vscode.ExtensionContext, models:
 }
 
 /** Problems of a recipe's plan against its model. */
-export function recipeDiagnostics(doc: vscode.TextDocument, model: RecipeModel): vscode.Diagnostic[] {
+export function recipeDiagnostics(doc: vscode.TextDocument, model: RecipeModel, insight: (node: string) => NodeInsight | undefined = () => undefined): vscode.Diagnostic[] {
   const out: vscode.Diagnostic[] = [];
   for (const e of planEntries(doc)) {
     const node = model.byName.get(e.name);
@@ -133,6 +143,15 @@ export function recipeDiagnostics(doc: vscode.TextDocument, model: RecipeModel):
     if (problem) {
       const d = new vscode.Diagnostic(e.valueRange, problem, vscode.DiagnosticSeverity.Warning);
       d.code = 'precision-unsupported';
+      d.source = 'QuantLens';
+      out.push(d);
+      continue;
+    }
+    const alone = e.precision === 'int8' ? insight(node.name)?.aloneSqnrDb : undefined;
+    const risky = riskyInt8Db();
+    if (alone !== undefined && alone < risky) {
+      const d = new vscode.Diagnostic(e.valueRange, `int8 here alone drops the output SQNR to ${alone.toFixed(1)} dB (measured by the last sensitivity analysis; below ${risky} dB is a risky choice).`, vscode.DiagnosticSeverity.Warning);
+      d.code = 'risky-int8';
       d.source = 'QuantLens';
       out.push(d);
     }
@@ -154,8 +173,9 @@ function quickFixes(doc: vscode.TextDocument, ctx: vscode.CodeActionContext): vs
       a.edit.delete(doc.uri, entryDeletionRange(doc, entry));
       actions.push(a);
     } else {
-      for (const p of ['float', 'fp16'] as const) {
-        const a = new vscode.CodeAction(p === 'float' ? 'Keep in float' : 'Use fp16', vscode.CodeActionKind.QuickFix);
+      const alternatives = d.code === 'risky-int8' ? (['float', 'int16'] as const) : (['float', 'fp16'] as const);
+      for (const p of alternatives) {
+        const a = new vscode.CodeAction(p === 'float' ? 'Keep in float' : `Use ${p}`, vscode.CodeActionKind.QuickFix);
         a.diagnostics = [d];
         a.isPreferred = p === 'float';
         a.edit = new vscode.WorkspaceEdit();
@@ -193,6 +213,7 @@ function nodeHover(model: RecipeModel, node: GvNode, precision: unknown, measure
   const problem = isPrecision(precision) ? precisionProblem(node, precision) : undefined;
   if (problem) rows.push(['note', problem]);
   if (measured?.sensitivity !== undefined) rows.push(['sensitivity', measured.sensitivity]);
+  if (measured?.aloneSqnrDb !== undefined) rows.push(['output SQNR with only this layer int8', `${measured.aloneSqnrDb.toFixed(1)} dB`]);
   if (measured?.sqnrDb !== undefined) rows.push(['per-layer SQNR', `${measured.sqnrDb.toFixed(1)} dB`]);
   if (measured?.saturation !== undefined) rows.push(['saturation', `${(measured.saturation * 100).toFixed(2)} %`]);
   if (!measured) rows.push(['sensitivity', 'not measured yet']);

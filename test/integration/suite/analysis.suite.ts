@@ -60,5 +60,29 @@ suite('Run Sensitivity Analysis', () => {
       return /sensitivity: keeping it float recovers/.test(t) ? t : undefined;
     });
     assert.match(text, /rank 1 of \d+/);
+    assert.match(text, /output SQNR with only this layer int8: [\d.]+ dB/);
+  });
+
+  test('an int8 mark on a layer measured below the risk threshold is a Problem, with Keep in float and Use int16', async () => {
+    const stored = await (await getApi()).layerResultsOf(model.toString());
+    const node = stored!.results[0]!.node;
+    await vscode.workspace.fs.writeFile(recipe, new TextEncoder().encode(JSON.stringify({ version: 1, mode: 'static', plan: { [node]: 'int8' } }, null, 2)));
+    const doc = await vscode.workspace.openTextDocument(recipe);
+    await vscode.window.showTextDocument(doc);
+    const risky = () => vscode.languages.getDiagnostics(recipe).filter((d) => d.code === 'risky-int8');
+    // At the default threshold (20 dB) mnist's layers are not risky; at 200 dB every measured one is.
+    assert.equal(risky().length, 0);
+    const config = vscode.workspace.getConfiguration('quantlens.recipe');
+    await config.update('riskyInt8Db', 200, vscode.ConfigurationTarget.Global);
+    try {
+      const [d] = await waitFor('a risky-int8 Problem', () => (risky().length ? risky() : undefined));
+      assert.match(d!.message, /int8 here alone drops the output SQNR to [\d.]+ dB/);
+      const fixes = (await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', recipe, d!.range))
+        .filter((a) => a.kind && vscode.CodeActionKind.QuickFix.contains(a.kind)).map((a) => a.title).sort();
+      assert.deepEqual(fixes, ['Keep in float', 'Use int16']);
+    } finally {
+      await config.update('riskyInt8Db', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await waitFor('the Problem to clear at the default threshold', () => risky().length === 0);
   });
 });
