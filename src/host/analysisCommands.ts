@@ -1,26 +1,42 @@
 /**
- * `QuantLens: Run Sensitivity Analysis`: measures every quantized layer's sensitivity in a worker
- * thread (progress, Cancel), streams each layer to the open graphs as it is measured, and keeps the
- * last results per model, so a reopened editor and the recipe hovers show them at once. Results
- * are derived data: they never make the document dirty. The quantization measured is the one the
- * editor's marks describe (static int8 by default).
+ * The measuring commands, each in a worker thread with progress and Cancel:
+ * - *Run Sensitivity Analysis*: every quantized layer's sensitivity, streamed to the open graphs as
+ *   each layer is measured, for the quantization the editor's marks describe (static int8 by
+ *   default); the last results are kept per model, so a reopened editor and the recipe hovers show
+ *   them at once;
+ * - *Evaluate Quantized Model…* and *Check Robustness…*: the float model against a quantized one,
+ *   shown as a readable report beside the model;
+ * - *Export Report…*: the model's last results as HTML, Markdown, CSV, JSON or Model Explorer data.
+ * Results are derived data: they never make the document dirty.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LayerSensitivity, SensitivityReport } from '../core/eval/sensitivity';
+import type { ResultsReport } from '../core/report';
 import type { Recipe } from '../core/quant/recipe';
 import type { LayerResult, LayerResultsMessage } from '../protocol';
 import { quantizeRefusal } from './commandsChecks';
 import { modelSummaryFor } from './commandsContext';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import type { NodeInsight } from './recipeLanguage';
-import type { AnalysisJobToHost, SensitivityJob } from './worker/analysisJobProtocol';
+import type { AnalysisJob, AnalysisJobToHost, AnalysisResult } from './worker/analysisJobProtocol';
 import { runWorkerJob } from './workerJob';
 
 export interface SensitivityArgs {
   data?: string;
   labels?: string;
   limit?: number;
+}
+
+/** Results reports kept per model for Export Report (this window only), by kind. */
+const reports = new Map<string, Map<string, ResultsReport>>();
+export function keepReport(model: vscode.Uri, kind: string, r: ResultsReport): void {
+  const m = reports.get(model.toString()) ?? new Map<string, ResultsReport>();
+  m.set(kind, r);
+  reports.set(model.toString(), m);
+}
+export function reportsOf(model: vscode.Uri): ResultsReport[] {
+  return [...(reports.get(model.toString())?.values() ?? [])];
 }
 
 interface Stored {
@@ -138,7 +154,7 @@ async function runSensitivity(
   const names = doc?.nodeNames ?? new Set<string>();
   const recipe: Recipe | undefined = Object.keys(plan).length ? { version: 1, mode: 'static', perChannel: true, plan } : undefined;
   const cacheDir = vscode.Uri.joinPath(context.globalStorageUri, 'cache').fsPath;
-  const job: SensitivityJob = { type: 'start', kind: 'sensitivity', model: model.fsPath, data, labels: args.labels, limit: args.limit, recipe, cacheDir };
+  const job: AnalysisJob = { type: 'start', kind: 'sensitivity', model: model.fsPath, data, labels: args.labels, limit: args.limit, recipe, cacheDir };
   const run = `sensitivity-${Date.now()}`;
   const results = new Map<string, LayerResult>();
   const send = (done: boolean): LayerResultsMessage => {
@@ -159,15 +175,18 @@ async function runSensitivity(
     timer = undefined;
   };
   try {
-    const report = await vscode.window.withProgress(
+    const done = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `QuantLens: measuring the sensitivity of ${name}'s layers`, cancellable: true },
-      (progress, token) => runJob(context.extensionPath, job, progress, token, (layer) => {
+      (progress, token) => runAnalysisJob(context.extensionPath, job, progress, token, (layer) => {
         const r = toResult(layer, names);
         results.set(r.node, r);
         scheduleSend();
       }),
     );
     flush();
+    if (done.kind !== 'sensitivity') throw new Error('unexpected analysis result');
+    const report = done.report;
+    keepReport(model, 'sensitivity', done.results);
     for (const l of report.layers) {
       const r = toResult(l, names);
       results.set(r.node, r);
@@ -193,18 +212,18 @@ async function runSensitivity(
   }
 }
 
-function runJob(
-  extensionPath: string, start: SensitivityJob, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken,
-  onLayer: (l: LayerSensitivity) => void,
-): Promise<SensitivityReport> {
+export function runAnalysisJob(
+  extensionPath: string, start: AnalysisJob, progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken,
+  onLayer: (l: LayerSensitivity) => void = () => undefined,
+): Promise<AnalysisResult> {
   let reported = 0;
-  return runWorkerJob<AnalysisJobToHost, SensitivityReport>(path.join(extensionPath, 'dist', 'analysisWorker.js'), start, token, (m) => {
+  return runWorkerJob<AnalysisJobToHost, AnalysisResult>(path.join(extensionPath, 'dist', 'analysisWorker.js'), start, token, (m) => {
     if (m.type === 'progress') {
       const done = m.total ? (100 * m.done) / m.total : 0;
-      progress.report({ message: `${m.label} (${m.done}/${m.total})`, increment: Math.max(0, done - reported) });
+      progress.report({ message: m.label, increment: Math.max(0, done - reported) });
       reported = Math.max(reported, done);
     } else if (m.type === 'layer') onLayer(m.layer);
-    else if (m.type === 'done') return { done: m.report };
+    else if (m.type === 'done') return { done: m.result };
     else return { failed: m.message, cancelled: m.cancelled };
     return undefined;
   }, 'analysis');

@@ -9,6 +9,7 @@ import { ActiveModelContext, modelSummaryFor } from './commandsContext';
 import { SummaryDocuments } from './commandsSummary';
 import { LayerResultsStore, registerAnalysisCommands } from './analysisCommands';
 import { registerMarkCommands } from './markCommands';
+import { registerReportCommands } from './reportCommands';
 import { registerRecipeLanguage } from './recipeLanguage';
 import { openSample } from './sampleCommand';
 import { RecipeModels } from './recipeModels';
@@ -36,6 +37,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   registerMarkCommands(context, provider);
   const results = new LayerResultsStore(context.workspaceState);
   registerAnalysisCommands(context, provider, log, results);
+  registerReportCommands(context, provider, log);
   registerRecipeLanguage(context, new RecipeModels(provider, log), (model, node) => results.insight(model, node));
   const active = new ActiveModelContext(provider);
   const summaries = new SummaryDocuments();

@@ -33,6 +33,7 @@ async function runInCodeServer(): Promise<SuiteReport> {
     'hello_world_float.tflite': SHARED_TFLITE,
     'mnist-12-int8.onnx': path.join(SHARED_MODELS, 'onnx', 'mnist', 'mnist-12-int8.onnx'),
     't10k-images-idx3-ubyte.gz': path.join(SHARED_MODELS, 'data', 'mnist', 't10k-images-idx3-ubyte.gz'),
+    't10k-labels-idx1-ubyte.gz': path.join(SHARED_MODELS, 'data', 'mnist', 't10k-labels-idx1-ubyte.gz'),
   });
   const resultsDir = makeTempDir('ql-results-');
   const results = path.join(resultsDir, 'results.json');

@@ -1,23 +1,39 @@
-/** Messages between the extension host and an analysis job thread (per-layer sensitivity). */
-import type { LayerSensitivity, SensitivityProgress, SensitivityReport } from '../../core/eval/sensitivity';
+/**
+ * Messages between the extension host and an analysis job thread: per-layer sensitivity,
+ * float-vs-quantized evaluation, robustness under input shifts, and report export. The thread
+ * builds the report model (src/core/report) too, so the host only ever holds plain JSON.
+ */
+import type { EvaluationReport } from '../../core/eval/evaluate';
+import type { RobustnessReport } from '../../core/eval/robustness';
+import type { LayerSensitivity, SensitivityReport } from '../../core/eval/sensitivity';
 import type { Recipe } from '../../core/quant/recipe';
+import type { ReportFormat, ResultsReport } from '../../core/report';
 
-export interface SensitivityJob {
-  type: 'start';
-  kind: 'sensitivity';
-  model: string;
+interface DataJob {
   data: string;
   labels?: string;
   limit?: number;
-  recipe?: Recipe;
-  baseDir?: string;
-  cacheDir: string;
 }
 
-export type AnalysisJobFromHost = SensitivityJob | { type: 'cancel' };
+export type AnalysisJob =
+  | ({ type: 'start'; kind: 'sensitivity'; model: string; recipe?: Recipe; baseDir?: string; cacheDir: string } & DataJob)
+  | ({ type: 'start'; kind: 'evaluate'; float: string; quantized: string } & DataJob)
+  | ({ type: 'start'; kind: 'robustness'; float: string; quantized: string } & DataJob)
+  | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string };
+
+export type SensitivityJob = Extract<AnalysisJob, { kind: 'sensitivity' }>;
+
+export type AnalysisJobFromHost = AnalysisJob | { type: 'cancel' };
+
+/** What each job returns, with the results model built from it. */
+export type AnalysisResult =
+  | { kind: 'sensitivity'; report: SensitivityReport; results: ResultsReport }
+  | { kind: 'evaluate'; report: EvaluationReport; results: ResultsReport; markdown: string }
+  | { kind: 'robustness'; report: RobustnessReport; markdown: string }
+  | { kind: 'export'; notes: string[] };
 
 export type AnalysisJobToHost =
-  | ({ type: 'progress' } & SensitivityProgress)
+  | { type: 'progress'; done: number; total: number; label: string }
   | { type: 'layer'; layer: LayerSensitivity }
-  | { type: 'done'; report: SensitivityReport }
+  | { type: 'done'; result: AnalysisResult }
   | { type: 'error'; message: string; cancelled: boolean };

@@ -1,15 +1,53 @@
 /**
  * Entry of an analysis job thread (bundled as dist/analysisWorker.js): runs the core's per-layer
- * sensitivity off the extension host's thread, streams each layer as it is measured, and cancels
- * on request (the core leaves no temporary model and no partial cache entry behind).
+ * sensitivity, evaluation, robustness check or report export off the extension host's thread,
+ * streams progress (and each layer as it is measured), and cancels on request (the core leaves no
+ * temporary model and no partial cache entry behind).
  */
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../../core/errors';
+import { evaluateModels } from '../../core/eval/evaluate';
+import { robustness } from '../../core/eval/robustness';
 import { sensitivity } from '../../core/eval/sensitivity';
-import type { AnalysisJobFromHost, AnalysisJobToHost } from './analysisJobProtocol';
+import { exportReport, fromEvaluation, fromSensitivity, mergeReports, renderReport } from '../../core/report';
+import { robustnessMarkdown } from '../../core/report/write/robustness';
+import type { AnalysisJob, AnalysisJobFromHost, AnalysisJobToHost, AnalysisResult } from './analysisJobProtocol';
 
 const abort = new AbortController();
 const post = (m: AnalysisJobToHost) => parentPort?.postMessage(m);
+
+async function run(job: AnalysisJob): Promise<AnalysisResult> {
+  const signal = abort.signal;
+  switch (job.kind) {
+    case 'sensitivity': {
+      const report = await sensitivity(job.model, {
+        data: job.data, labels: job.labels, limit: job.limit, recipe: job.recipe, baseDir: job.baseDir, cacheDir: job.cacheDir, signal,
+        onProgress: (p) => post({ type: 'progress', ...p }),
+        onLayer: (layer) => post({ type: 'layer', layer }),
+      });
+      return { kind: 'sensitivity', report, results: fromSensitivity(report) };
+    }
+    case 'evaluate': {
+      const report = await evaluateModels(job.float, job.quantized, {
+        data: job.data, labels: job.labels, limit: job.limit, signal,
+        onProgress: (p) => post({ type: 'progress', done: p.step - 1 + (p.fraction ?? 0), total: p.steps, label: p.label }),
+      });
+      const results = fromEvaluation(report);
+      return { kind: 'evaluate', report, results, markdown: (await renderReport(results, 'md')).text };
+    }
+    case 'robustness': {
+      const report = await robustness(job.float, job.quantized, {
+        data: job.data, labels: job.labels, limit: job.limit, signal,
+        onProgress: (p) => post({ type: 'progress', done: p.step, total: p.steps, label: p.label }),
+      });
+      return { kind: 'robustness', report, markdown: robustnessMarkdown(report) };
+    }
+    case 'export': {
+      const merged = job.reports.length === 1 ? job.reports[0]! : mergeReports(job.reports, job.title);
+      return { kind: 'export', notes: (await exportReport(merged, job.format, job.file)).notes };
+    }
+  }
+}
 
 parentPort?.on('message', (msg: AnalysisJobFromHost) => {
   if (msg.type === 'cancel') {
@@ -18,21 +56,10 @@ parentPort?.on('message', (msg: AnalysisJobFromHost) => {
   }
   void (async () => {
     try {
-      const report = await sensitivity(msg.model, {
-        data: msg.data,
-        labels: msg.labels,
-        limit: msg.limit,
-        recipe: msg.recipe,
-        baseDir: msg.baseDir,
-        cacheDir: msg.cacheDir,
-        signal: abort.signal,
-        onProgress: (p) => post({ type: 'progress', ...p }),
-        onLayer: (layer) => post({ type: 'layer', layer }),
-      });
-      post({ type: 'done', report });
+      post({ type: 'done', result: await run(msg) });
     } catch (e) {
       const cancelled = abort.signal.aborted;
-      post({ type: 'error', cancelled, message: cancelled ? 'The sensitivity analysis was cancelled.' : describeError(e) });
+      post({ type: 'error', cancelled, message: cancelled ? 'Cancelled: nothing was written.' : describeError(e) });
     }
   })();
 });

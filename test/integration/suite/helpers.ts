@@ -10,6 +10,8 @@ export const MNIST = 'mnist-12.onnx';
 export const TFLITE = 'hello_world_float.tflite';
 /** MNIST test images (IDX), calibration data for the quantize command. */
 export const MNIST_IMAGES = 't10k-images-idx3-ubyte.gz';
+/** Their labels (IDX). */
+export const MNIST_LABELS = 't10k-labels-idx1-ubyte.gz';
 /** onnxruntime's static int8 MNIST (QLinearConv, QLinearMatMul): an already quantized model. */
 export const MNIST_INT8 = 'mnist-12-int8.onnx';
 

@@ -1,0 +1,215 @@
+/**
+ * *Evaluate Quantized Model…*, *Check Robustness…* and *Export Report…*: the float model of the
+ * active editor against a quantized version of it, on the user's data, in a worker thread with
+ * progress and Cancel. The result is a readable report beside the model (and a one-line summary);
+ * Export Report writes the model's last results in the format a reader needs.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { EvaluationReport } from '../core/eval/evaluate';
+import type { RobustnessReport } from '../core/eval/robustness';
+import type { ReportFormat } from '../core/report';
+import { keepReport, reportsOf, runAnalysisJob } from './analysisCommands';
+import type { ModelEditorProvider } from './modelEditorProvider';
+import type { AnalysisJob, AnalysisResult } from './worker/analysisJobProtocol';
+
+export interface CompareArgs {
+  quantized?: string;
+  data?: string;
+  /** A labels file, or '' for none (asked when undefined). */
+  labels?: string;
+  limit?: number;
+}
+
+export interface ExportArgs {
+  format?: ReportFormat;
+  file?: string;
+}
+
+const RESULTS_SCHEME = 'quantlens-results';
+
+/** Read-only Markdown documents holding the last report of each model and kind. */
+class ResultsDocuments implements vscode.TextDocumentContentProvider {
+  private readonly texts = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString()) ?? 'QuantLens: this report is no longer available; run the command again.\n';
+  }
+
+  async show(model: vscode.Uri, kind: string, markdown: string): Promise<vscode.Uri> {
+    const uri = vscode.Uri.from({ scheme: RESULTS_SCHEME, path: `${model.path} (${kind}).md`, query: model.toString() });
+    this.texts.set(uri.toString(), markdown);
+    this.changed.fire(uri);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: true });
+    return uri;
+  }
+}
+
+const pct = (v: number | undefined) => (v === undefined ? '—' : `${(100 * v).toFixed(2)} %`);
+
+/** "float top-1 98.90 %, quantized 98.91 %: float − quantized −0.01 points [−0.05, +0.03] (95 % CI) on 9800 samples" */
+export function evaluationLine(r: EvaluationReport): string {
+  const [f, q] = [r.models.find((m) => m.role === 'float'), r.models.find((m) => m.role === 'quantized')];
+  const top1 = r.deltas?.find((d) => d.metric === 'top1');
+  if (f?.classification && q?.classification && top1) {
+    const pts = (v: number) => `${v >= 0 ? '+' : '−'}${Math.abs(100 * v).toFixed(2)}`;
+    return `float top-1 ${pct(f.classification.top1)}, quantized ${pct(q.classification.top1)}: float − quantized ${pts(top1.delta)} points [${pts(top1.ci.low)}, ${pts(top1.ci.high)}] (95 % CI) on ${r.samples} samples`;
+  }
+  const c = r.comparison;
+  return c ? `top-1 agreement ${pct(c.top1Agreement)}, output SQNR ${c.sqnrDb.toFixed(1)} dB on ${r.samples} samples` : `${r.samples} samples`;
+}
+
+export function registerReportCommands(context: vscode.ExtensionContext, provider: ModelEditorProvider, log: vscode.LogOutputChannel): void {
+  const docs = new ResultsDocuments();
+  context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(RESULTS_SCHEME, docs),
+    vscode.commands.registerCommand('quantlens.evaluateQuantized', (uri?: vscode.Uri, args?: CompareArgs) =>
+      compare('evaluate', context, log, docs, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
+    vscode.commands.registerCommand('quantlens.checkRobustness', (uri?: vscode.Uri, args?: CompareArgs) =>
+      compare('robustness', context, log, docs, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
+    vscode.commands.registerCommand('quantlens.exportReport', (uri?: vscode.Uri, args?: ExportArgs) =>
+      exportCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
+  );
+}
+
+async function compare(
+  kind: 'evaluate' | 'robustness', context: vscode.ExtensionContext, log: vscode.LogOutputChannel, docs: ResultsDocuments,
+  model: vscode.Uri | undefined, args: CompareArgs,
+): Promise<EvaluationReport | RobustnessReport | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showErrorMessage('QuantLens: evaluating runs the models, which needs a trusted workspace.');
+    return undefined;
+  }
+  if (!model || model.scheme !== 'file' || !model.path.toLowerCase().endsWith('.onnx')) {
+    void vscode.window.showErrorMessage('QuantLens: open the float .onnx model to compare a quantized version against it.');
+    return undefined;
+  }
+  const name = path.basename(model.fsPath);
+  const quantized = args.quantized ?? (await pickQuantized(model));
+  if (!quantized) return undefined;
+  const dataKey = `quantlens.lastData:${model.toString()}`;
+  const data = args.data ?? (await pickFile(context.workspaceState.get<string>(dataKey), 'Evaluate on this data', true));
+  if (!data) return undefined;
+  await context.workspaceState.update(dataKey, data);
+  const labels = args.labels !== undefined ? args.labels || undefined : await pickLabels(context, model, data);
+  if (labels === null) return undefined;
+  const job: AnalysisJob = { type: 'start', kind, float: model.fsPath, quantized, data, labels: labels ?? undefined, limit: args.limit };
+  try {
+    const result: AnalysisResult = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `QuantLens: ${kind === 'evaluate' ? 'evaluating' : 'checking the robustness of'} ${path.basename(quantized)} against ${name}`, cancellable: true },
+      (progress, token) => runAnalysisJob(context.extensionPath, job, progress, token),
+    );
+    if (result.kind === 'evaluate') {
+      keepReport(model, 'evaluation', result.results);
+      await docs.show(model, 'evaluation', result.markdown);
+      const line = `QuantLens: ${evaluationLine(result.report)}.`;
+      log.info(line);
+      for (const w of result.report.warnings) log.warn(w);
+      void vscode.window.showInformationMessage(line);
+      return result.report;
+    }
+    if (result.kind === 'robustness') {
+      await docs.show(model, 'robustness', result.markdown);
+      const fragile = result.report.rows.filter((r) => r.fragile);
+      const line = fragile.length
+        ? `QuantLens: the quantized model is more fragile than the float one under ${fragile.map((r) => `${r.kind} ${r.level}`).join(', ')}.`
+        : `QuantLens: no shift makes the quantized model more fragile than the float one (${result.report.rows.length} conditions).`;
+      log.info(line);
+      void (fragile.length ? vscode.window.showWarningMessage(line) : vscode.window.showInformationMessage(line));
+      return result.report;
+    }
+    throw new Error('unexpected analysis result');
+  } catch (e) {
+    const err = e as Error & { cancelled?: boolean };
+    if (err.cancelled) void vscode.window.showInformationMessage(`QuantLens: ${err.message}`);
+    else void vscode.window.showErrorMessage(`QuantLens: ${err.message}`);
+    log.error(`${kind} ${model.fsPath}: ${err.message}`);
+    return undefined;
+  }
+}
+
+/** Other ONNX models beside the float one, newest first, or one picked anywhere. */
+async function pickQuantized(model: vscode.Uri): Promise<string | undefined> {
+  const dir = vscode.Uri.joinPath(model, '..');
+  const entries = await vscode.workspace.fs.readDirectory(dir).then((e) => e, () => [] as [string, vscode.FileType][]);
+  const candidates: Array<{ label: string; description?: string; file?: string; mtime: number }> = [];
+  for (const [n, t] of entries) {
+    if (t !== vscode.FileType.File || !n.toLowerCase().endsWith('.onnx') || n === path.basename(model.fsPath)) continue;
+    const uri = vscode.Uri.joinPath(dir, n);
+    candidates.push({ label: n, file: uri.fsPath, mtime: (await vscode.workspace.fs.stat(uri)).mtime });
+  }
+  candidates.sort((a, b) => b.mtime - a.mtime);
+  const pick = await vscode.window.showQuickPick([...candidates, { label: 'Browse…', mtime: 0 }], { title: `The quantized version of ${path.basename(model.fsPath)}` });
+  if (!pick) return undefined;
+  return pick.file ?? pickFile(undefined, 'Compare this model', false, { 'ONNX model': ['onnx'] });
+}
+
+async function pickFile(last: string | undefined, openLabel: string, folders: boolean, filters?: Record<string, string[]>): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFiles: true, canSelectFolders: folders, canSelectMany: false, openLabel, ...(filters ? { filters } : {}),
+    ...(last ? { defaultUri: vscode.Uri.file(last) } : {}),
+  });
+  return picked?.[0]?.fsPath;
+}
+
+/** Labels: none, a file beside the data whose name says "label", or one picked; null = cancelled. */
+async function pickLabels(context: vscode.ExtensionContext, model: vscode.Uri, data: string): Promise<string | undefined | null> {
+  const key = `quantlens.lastLabels:${model.toString()}`;
+  const dir = vscode.Uri.file(path.dirname(data));
+  const entries = await vscode.workspace.fs.readDirectory(dir).then((e) => e, () => [] as [string, vscode.FileType][]);
+  const nearby = entries.filter(([n, t]) => t === vscode.FileType.File && /label/i.test(n)).map(([n]) => path.join(dir.fsPath, n));
+  const last = context.workspaceState.get<string>(key);
+  const items = [
+    ...[...new Set([...(last ? [last] : []), ...nearby])].map((f) => ({ label: path.basename(f), description: path.dirname(f), file: f as string | undefined })),
+    { label: 'No labels', description: 'agreement and SQNR between the two models only', file: '' as string | undefined },
+    { label: 'Browse…', file: undefined },
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: 'Labels for accuracy and F1' });
+  if (!pick) return null;
+  const file = pick.file === undefined ? await pickFile(last, 'Use these labels', false) : pick.file;
+  if (file === undefined) return null;
+  await context.workspaceState.update(key, file || undefined);
+  return file || undefined;
+}
+
+const FORMATS: Array<{ label: string; format: ReportFormat; ext: string; description: string }> = [
+  { label: 'HTML', format: 'html', ext: 'html', description: 'self-contained, charts included: share or attach it' },
+  { label: 'Markdown', format: 'md', ext: 'md', description: 'for a pull-request comment' },
+  { label: 'CSV', format: 'csv', ext: 'csv', description: 'one row per layer' },
+  { label: 'JSON', format: 'json', ext: 'json', description: 'every number, for scripts' },
+  { label: 'Model Explorer node data', format: 'model-explorer', ext: 'json', description: 'opens as an overlay in Google\'s Model Explorer' },
+];
+
+async function exportCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: ExportArgs): Promise<string | undefined> {
+  if (!model) {
+    void vscode.window.showInformationMessage('QuantLens: open a model first.');
+    return undefined;
+  }
+  const results = reportsOf(model);
+  if (!results.length) {
+    void vscode.window.showInformationMessage(`QuantLens: nothing to report on ${path.basename(model.fsPath)} yet: run Evaluate Quantized Model… or Run Sensitivity Analysis first.`);
+    return undefined;
+  }
+  const choice = args.format ? FORMATS.find((f) => f.format === args.format) : await vscode.window.showQuickPick(FORMATS, { title: 'Report format' });
+  if (!choice) return undefined;
+  const stem = model.fsPath.replace(/\.[^./]+$/, '');
+  const file = args.file ?? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${stem}.report.${choice.format === 'model-explorer' ? 'model-explorer.json' : choice.ext}`), saveLabel: 'Export' }))?.fsPath;
+  if (!file) return undefined;
+  const job: AnalysisJob = { type: 'start', kind: 'export', reports: results, title: `QuantLens: ${path.basename(model.fsPath)}`, format: choice.format, file };
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `QuantLens: writing ${path.basename(file)}`, cancellable: true },
+      (progress, token) => runAnalysisJob(context.extensionPath, job, progress, token),
+    );
+    const notes = result.kind === 'export' ? result.notes : [];
+    for (const n of notes) log.info(n);
+    void vscode.window.showInformationMessage(`QuantLens: wrote ${path.basename(file)}.${notes.length ? ` ${notes.join(' ')}` : ''}`);
+    return file;
+  } catch (e) {
+    void vscode.window.showErrorMessage(`QuantLens: ${(e as Error).message}`);
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Evaluate Quantized Model…, Check Robustness… and Export Report… in a real VS Code, on mnist-12
+ * against onnxruntime's own int8 model: the evaluation runs in a worker, its readable report opens
+ * beside the model, and the report exports as self-contained HTML. The numbers are checked against
+ * independent counts in test/corpus/evaluate-mnist.test.ts and robustness-mnist.test.ts; here the
+ * editor's path is.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { closeAllEditors, getApi, MNIST, MNIST_IMAGES, MNIST_INT8, MNIST_LABELS, openInQuantLens, waitFor, waitForDocument, workspaceFile } from './helpers';
+
+interface Eval {
+  samples: number;
+  models: Array<{ role: string; classification?: { top1: number } }>;
+  deltas?: Array<{ metric: string; delta: number; ci: { low: number; high: number } }>;
+}
+
+suite('Evaluate, check robustness and export a report', () => {
+  const model = workspaceFile(MNIST);
+  const html = workspaceFile('mnist-12.report.html');
+
+  suiteSetup(async () => {
+    await closeAllEditors();
+    await openInQuantLens(model);
+    await waitForDocument(await getApi(), model);
+  });
+
+  suiteTeardown(async () => {
+    await closeAllEditors();
+    await vscode.workspace.fs.delete(html).then(undefined, () => undefined);
+  });
+
+  test('Export Report… before any result says what to run first', async () => {
+    assert.equal(await vscode.commands.executeCommand('quantlens.exportReport', model, { format: 'html', file: html.fsPath }), undefined);
+    assert.equal(fs.existsSync(html.fsPath), false);
+  });
+
+  test('Evaluate Quantized Model… reports both accuracies and the delta\'s interval, and opens the report beside', async function () {
+    this.timeout(120_000);
+    const r = await vscode.commands.executeCommand<Eval | undefined>('quantlens.evaluateQuantized', model, {
+      quantized: workspaceFile(MNIST_INT8).fsPath, data: workspaceFile(MNIST_IMAGES).fsPath, labels: workspaceFile(MNIST_LABELS).fsPath, limit: 300,
+    });
+    assert.ok(r, 'a report');
+    assert.equal(r.samples, 300);
+    const f = r.models.find((m) => m.role === 'float')?.classification?.top1;
+    const q = r.models.find((m) => m.role === 'quantized')?.classification?.top1;
+    assert.ok(f !== undefined && q !== undefined && f > 0.9 && q > 0.9, `${f} ${q}`);
+    const top1 = r.deltas?.find((d) => d.metric === 'top1');
+    assert.ok(top1 && Math.abs(top1.delta - (f - q)) < 1e-12 && top1.ci.low <= top1.delta && top1.delta <= top1.ci.high, JSON.stringify(top1));
+    const doc = await waitFor('the evaluation report beside the model', () =>
+      vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'quantlens-results' && d.uri.path.endsWith('(evaluation).md')));
+    assert.match(doc.getText(), /top-1/i);
+  });
+
+  test('Check Robustness… lists every shift it ran', async function () {
+    this.timeout(180_000);
+    const r = await vscode.commands.executeCommand<{ rows: Array<{ kind: string; level: number }> } | undefined>('quantlens.checkRobustness', model, {
+      quantized: workspaceFile(MNIST_INT8).fsPath, data: workspaceFile(MNIST_IMAGES).fsPath, labels: workspaceFile(MNIST_LABELS).fsPath, limit: 40,
+    });
+    assert.ok(r && r.rows.length > 1);
+    assert.ok(r.rows.some((x) => x.kind === 'noise') && r.rows.some((x) => x.kind === 'none'));
+    const doc = await waitFor('the robustness report', () => vscode.workspace.textDocuments.find((d) => d.uri.path.endsWith('(robustness).md')));
+    for (const row of r.rows) assert.ok(doc.getText().includes(`| ${row.kind} | ${row.level} |`), `${row.kind} ${row.level} in the table`);
+  });
+
+  test('Export Report… writes self-contained HTML with the charts inlined', async function () {
+    this.timeout(60_000);
+    const file = await vscode.commands.executeCommand<string>('quantlens.exportReport', model, { format: 'html', file: html.fsPath });
+    assert.equal(file, html.fsPath);
+    const text = fs.readFileSync(html.fsPath, 'utf8');
+    assert.match(text, /<svg/);
+    assert.doesNotMatch(text, /<script|src="http/i, 'no script, nothing fetched');
+  });
+});
