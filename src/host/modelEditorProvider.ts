@@ -162,6 +162,16 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
     ];
   }
 
+  /** Resolves once an editor of `uri` has a ready webview (or after 30 s, false). */
+  async whenReady(uri: vscode.Uri): Promise<boolean> {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if ([...this.editors].some((r) => r.webviewReady && r.document.uri.toString() === uri.toString())) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  }
+
   /** Posts a message to every open editor of `uri` whose webview is ready. */
   postToDocument(uri: vscode.Uri, msg: HostToWebview): void {
     for (const r of this.editors) {

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EvaluationReport } from '../core/eval/evaluate';
 import type { RobustnessReport } from '../core/eval/robustness';
-import type { ReportFormat } from '../core/report';
+import type { ReportFormat, ResultsReport } from '../core/report';
+import { LAYER_METRICS, type LayerMetric, type LayerResult, type LayerResultsMessage } from '../protocol';
 import { keepReport, reportsOf, runAnalysisJob } from './analysisCommands';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import type { AnalysisJob, AnalysisResult } from './worker/analysisJobProtocol';
@@ -70,6 +71,10 @@ export function registerReportCommands(context: vscode.ExtensionContext, provide
       compare('evaluate', context, log, docs, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
     vscode.commands.registerCommand('quantlens.checkRobustness', (uri?: vscode.Uri, args?: CompareArgs) =>
       compare('robustness', context, log, docs, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
+    vscode.commands.registerCommand('quantlens.compareModels', (uri?: vscode.Uri, args?: CompareArgs) =>
+      compareLayers(context, provider, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
+    vscode.commands.registerCommand('quantlens.importResults', (uri?: vscode.Uri, file?: string) =>
+      importResults(context, provider, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, file)),
     vscode.commands.registerCommand('quantlens.exportReport', (uri?: vscode.Uri, args?: ExportArgs) =>
       exportCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
   );
@@ -208,6 +213,103 @@ async function exportCommand(context: vscode.ExtensionContext, log: vscode.LogOu
     for (const n of notes) log.info(n);
     void vscode.window.showInformationMessage(`QuantLens: wrote ${path.basename(file)}.${notes.length ? ` ${notes.join(' ')}` : ''}`);
     return file;
+  } catch (e) {
+    void vscode.window.showErrorMessage(`QuantLens: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+/** Other tools' names for metrics the graph colours by (TFLite's debugger CSV columns). */
+const METRIC_ALIASES: Record<string, LayerMetric> = { mean_squared_error: 'mse', mean_square_error: 'mse' };
+
+/** A results model's layers as overlay data, the metrics the graph knows. */
+export function overlayOf(r: ResultsReport, run: string, source: string, metric?: LayerMetric): LayerResultsMessage {
+  const results: LayerResult[] = [];
+  for (const l of r.layers) {
+    const values: LayerResult['values'] = {};
+    for (const [k, v] of Object.entries(l.metrics)) {
+      const m = (LAYER_METRICS as readonly string[]).includes(k) ? (k as LayerMetric) : METRIC_ALIASES[k];
+      if (m && Number.isFinite(v) && values[m] === undefined) values[m] = v;
+    }
+    if (Object.keys(values).length) results.push({ node: l.node, values });
+  }
+  const present = LAYER_METRICS.filter((k) => results.some((x) => x.values[k] !== undefined));
+  return { type: 'layerResults', run, source, metric: metric && present.includes(metric) ? metric : present[0] ?? 'sqnrDb', results, done: true };
+}
+
+/**
+ * *Compare Models…*: every layer of a QDQ model against the float one (SQNR, MSE, saturation), drawn
+ * on both graphs, the quantized one opened beside the float one; nodes match by name through the
+ * Q/DQ pairs.
+ */
+async function compareLayers(
+  context: vscode.ExtensionContext, provider: ModelEditorProvider, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: CompareArgs,
+): Promise<ResultsReport | undefined> {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showErrorMessage('QuantLens: comparing runs the models, which needs a trusted workspace.');
+    return undefined;
+  }
+  if (!model || model.scheme !== 'file' || !model.path.toLowerCase().endsWith('.onnx')) {
+    void vscode.window.showErrorMessage('QuantLens: open the float .onnx model to compare a quantized version against it.');
+    return undefined;
+  }
+  const quantized = args.quantized ?? (await pickQuantized(model));
+  if (!quantized) return undefined;
+  const dataKey = `quantlens.lastData:${model.toString()}`;
+  const data = args.data ?? (await pickFile(context.workspaceState.get<string>(dataKey), 'Compare on this data', true));
+  if (!data) return undefined;
+  await context.workspaceState.update(dataKey, data);
+  const job: AnalysisJob = { type: 'start', kind: 'layers', float: model.fsPath, quantized, data, limit: args.limit ?? 64 };
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `QuantLens: comparing every layer of ${path.basename(quantized)} with ${path.basename(model.fsPath)}`, cancellable: true },
+      (progress, token) => runAnalysisJob(context.extensionPath, job, progress, token),
+    );
+    if (result.kind !== 'layers') throw new Error('unexpected analysis result');
+    keepReport(model, 'layers', result.results);
+    const overlay = overlayOf(result.results, `layers-${Date.now()}`, 'compare', 'sqnrDb');
+    provider.postToDocument(model, overlay);
+    const q = vscode.Uri.file(quantized);
+    await vscode.commands.executeCommand('vscode.openWith', q, 'quantlens.modelEditor', vscode.ViewColumn.Beside);
+    // The quantized graph's op nodes carry the same names: the same overlay applies once it is ready.
+    void provider.whenReady(q).then(() => provider.postToDocument(q, overlay));
+    const worst = [...result.results.layers].filter((l) => Number.isFinite(l.metrics.sqnrDb)).sort((a, b) => a.metrics.sqnrDb! - b.metrics.sqnrDb!)[0];
+    const line = `QuantLens: ${result.results.layers.length} layers compared${worst ? `; lowest SQNR ${worst.node} at ${worst.metrics.sqnrDb!.toFixed(1)} dB` : ''}.`;
+    log.info(line);
+    for (const w of result.results.warnings) log.warn(w);
+    void vscode.window.showInformationMessage(line);
+    return result.results;
+  } catch (e) {
+    const err = e as Error & { cancelled?: boolean };
+    void (err.cancelled ? vscode.window.showInformationMessage(`QuantLens: ${err.message}`) : vscode.window.showErrorMessage(`QuantLens: ${err.message}`));
+    return undefined;
+  }
+}
+
+/** *Import Results…*: another tool's per-layer numbers (onnxruntime qdq_loss_debug, TFLite's debugger CSV, Model Explorer data) on the graph. */
+async function importResults(
+  context: vscode.ExtensionContext, provider: ModelEditorProvider, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, file: string | undefined,
+): Promise<ResultsReport | undefined> {
+  if (!model || model.scheme !== 'file') {
+    void vscode.window.showInformationMessage('QuantLens: open the model the results belong to first.');
+    return undefined;
+  }
+  const picked = file ?? (await pickFile(undefined, 'Import these results', false, { 'Results': ['json', 'csv'] }));
+  if (!picked) return undefined;
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `QuantLens: importing ${path.basename(picked)}`, cancellable: true },
+      (progress, token) => runAnalysisJob(context.extensionPath, { type: 'start', kind: 'import', model: model.fsPath, file: picked }, progress, token),
+    );
+    if (result.kind !== 'import') throw new Error('unexpected analysis result');
+    keepReport(model, `import:${picked}`, result.results);
+    const overlay = overlayOf(result.results, `import-${Date.now()}`, path.basename(picked));
+    provider.postToDocument(model, overlay);
+    const missed = result.results.unmatched;
+    for (const u of missed) log.warn(`${path.basename(picked)}: '${u.name}' is not a node or tensor of ${path.basename(model.fsPath)}`);
+    const line = `QuantLens: ${overlay.results.length} layers from ${path.basename(picked)} on the graph${missed.length ? `; ${missed.length} names matched nothing (see the QuantLens output)` : ''}.`;
+    void (missed.length ? vscode.window.showWarningMessage(line) : vscode.window.showInformationMessage(line));
+    return result.results;
   } catch (e) {
     void vscode.window.showErrorMessage(`QuantLens: ${(e as Error).message}`);
     return undefined;

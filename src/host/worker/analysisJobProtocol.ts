@@ -19,6 +19,8 @@ export type AnalysisJob =
   | ({ type: 'start'; kind: 'sensitivity'; model: string; recipe?: Recipe; baseDir?: string; cacheDir: string } & DataJob)
   | ({ type: 'start'; kind: 'evaluate'; float: string; quantized: string } & DataJob)
   | ({ type: 'start'; kind: 'robustness'; float: string; quantized: string } & DataJob)
+  | ({ type: 'start'; kind: 'layers'; float: string; quantized: string } & DataJob)
+  | { type: 'start'; kind: 'import'; model: string; file: string }
   | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string };
 
 export type SensitivityJob = Extract<AnalysisJob, { kind: 'sensitivity' }>;
@@ -30,6 +32,8 @@ export type AnalysisResult =
   | { kind: 'sensitivity'; report: SensitivityReport; results: ResultsReport }
   | { kind: 'evaluate'; report: EvaluationReport; results: ResultsReport; markdown: string }
   | { kind: 'robustness'; report: RobustnessReport; markdown: string }
+  | { kind: 'layers'; results: ResultsReport; markdown: string }
+  | { kind: 'import'; results: ResultsReport }
   | { kind: 'export'; notes: string[] };
 
 export type AnalysisJobToHost =

@@ -9,7 +9,9 @@ import { describeError } from '../../core/errors';
 import { evaluateModels } from '../../core/eval/evaluate';
 import { robustness } from '../../core/eval/robustness';
 import { sensitivity } from '../../core/eval/sensitivity';
-import { exportReport, fromEvaluation, fromSensitivity, mergeReports, renderReport } from '../../core/report';
+import { layerErrors } from '../../core/eval/layers';
+import { openModelFile } from '../../core/open';
+import { exportReport, fromEvaluation, fromLayers, fromSensitivity, importResultsFile, mergeReports, renderReport } from '../../core/report';
 import { robustnessMarkdown } from '../../core/report/write/robustness';
 import type { AnalysisJob, AnalysisJobFromHost, AnalysisJobToHost, AnalysisResult } from './analysisJobProtocol';
 
@@ -42,6 +44,16 @@ async function run(job: AnalysisJob): Promise<AnalysisResult> {
       });
       return { kind: 'robustness', report, markdown: robustnessMarkdown(report) };
     }
+    case 'layers': {
+      const report = await layerErrors(job.float, job.quantized, {
+        data: job.data, limit: job.limit, signal,
+        onProgress: (p) => post({ type: 'progress', done: p.done, total: p.total ?? 0, label: 'measuring every layer' }),
+      });
+      const results = fromLayers(report);
+      return { kind: 'layers', results, markdown: (await renderReport(results, 'md', { metric: 'sqnrDb' })).text };
+    }
+    case 'import':
+      return { kind: 'import', results: importResultsFile(job.file, await openModelFile(job.model)) };
     case 'export': {
       const merged = job.reports.length === 1 ? job.reports[0]! : mergeReports(job.reports, job.title);
       return { kind: 'export', notes: (await exportReport(merged, job.format, job.file)).notes };

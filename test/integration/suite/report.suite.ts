@@ -64,6 +64,40 @@ suite('Evaluate, check robustness and export a report', () => {
     for (const row of r.rows) assert.ok(doc.getText().includes(`| ${row.kind} | ${row.level} |`), `${row.kind} ${row.level} in the table`);
   });
 
+  test('Compare Models… measures every layer of a QDQ model against the float one and opens it beside', async function () {
+    this.timeout(180_000);
+    const qdq = workspaceFile('report-mnist.qdq.onnx');
+    const q = await vscode.commands.executeCommand<{ output: string } | undefined>('quantlens.quantizeModel', model, {
+      out: qdq.fsPath, recipe: { version: 1, mode: 'static', calibration: { data: workspaceFile(MNIST_IMAGES).fsPath, limit: 40 } },
+    });
+    assert.equal(q?.output, qdq.fsPath);
+    const r = await vscode.commands.executeCommand<{ layers: Array<{ node: string; metrics: Record<string, number> }> } | undefined>('quantlens.compareModels', model, {
+      quantized: qdq.fsPath, data: workspaceFile(MNIST_IMAGES).fsPath, limit: 16,
+    });
+    assert.ok(r && r.layers.length >= 4, `${r?.layers.length} layers`);
+    for (const l of r.layers) assert.ok(Number.isFinite(l.metrics.sqnrDb) && l.metrics.sqnrDb > 0, `${l.node}: ${l.metrics.sqnrDb}`);
+    await waitFor('the quantized model beside', () => vscode.window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof vscode.TabInputCustom && t.input.uri.fsPath === qdq.fsPath)));
+    await vscode.workspace.fs.delete(qdq);
+  });
+
+  test('Import Results… puts another tool\'s per-layer numbers on the model and names what matched nothing', async () => {
+    const file = workspaceFile('mnist-qdq-loss.json');
+    // onnxruntime qdq_loss_debug's compute_activation_error, as a user json.dumps it (tensor -> errors)
+    await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify({
+      Convolution28_Output_0: { qdq_err: 31.5, xmodel_err: 30.25 },
+      No_Such_Tensor: { qdq_err: 12, xmodel_err: 11 },
+    })));
+    try {
+      await openInQuantLens(model);
+      const r = await vscode.commands.executeCommand<{ layers: Array<{ node: string; metrics: Record<string, number> }>; unmatched: Array<{ name: string }> } | undefined>('quantlens.importResults', model, file.fsPath);
+      assert.ok(r);
+      assert.deepEqual(r.layers.map((l) => [l.node, l.metrics.sqnrDb]), [['Convolution28', 30.25]]);
+      assert.deepEqual(r.unmatched.map((u) => u.name), ['No_Such_Tensor']);
+    } finally {
+      await vscode.workspace.fs.delete(file);
+    }
+  });
+
   test('Export Report… writes self-contained HTML with the charts inlined', async function () {
     this.timeout(60_000);
     const file = await vscode.commands.executeCommand<string>('quantlens.exportReport', model, { format: 'html', file: html.fsPath });
