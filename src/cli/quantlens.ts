@@ -14,6 +14,7 @@ import { QUANTIZE_HELP } from './quantizeHelp';
 import { EVALUATE_HELP } from './evaluate';
 import { LAYERS_HELP } from './layers';
 import { SENSITIVITY_HELP } from './sensitivity';
+import { AUTOTUNE_HELP } from './autotune';
 import { ROBUSTNESS_HELP } from './robustness';
 import { REPORT_HELP } from './report';
 
@@ -29,6 +30,8 @@ Usage:
                                            Per-layer error and saturation of a QDQ model
   quantlens sensitivity <model> --data <path>
                                            Per-layer sensitivity to quantization
+  quantlens autotune <model> --data <path> --budget <expr> --out <recipe.json>
+                                           Cheapest mixed-precision plan meeting a budget
   quantlens robustness <float> <quantized> --data <path>
                                            Float against quantized under input shifts
   quantlens report --from <results.json> --format <f> --out <file>
@@ -66,7 +69,7 @@ Example:
   quantlens convert samples/mnist-12.onnx --out mnist-copy.onnx`;
 
 /** Each command's help; its first line is the usage shown with usage errors. */
-export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, sensitivity: SENSITIVITY_HELP, robustness: ROBUSTNESS_HELP, report: REPORT_HELP };
+export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, sensitivity: SENSITIVITY_HELP, autotune: AUTOTUNE_HELP, robustness: ROBUSTNESS_HELP, report: REPORT_HELP };
 
 class UsageError extends Error {}
 
@@ -105,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./layers')).layersCommand(rest);
       case 'sensitivity':
         return await (await import('./sensitivity')).sensitivityCommand(rest);
+      case 'autotune':
+        return await (await import('./autotune')).autotuneCommand(rest);
       case 'robustness':
         return await (await import('./robustness')).robustnessCommand(rest);
       case 'report':

@@ -59,6 +59,8 @@ export interface AutotuneProgress {
 }
 
 export interface AutotuneLayer extends LayerCostInfo {
+  /** The node's name in the model as given (a fused node's name is 'original/FusionName' in `node`). */
+  original: string;
   /** 1-based sensitivity rank (1: most sensitive). */
   rank: number;
   recovery: number;
@@ -75,7 +77,7 @@ export interface AutotuneResult {
   holdout: { from: number; to: number };
   /** The quantized ops, with the chosen precision and their cost facts. */
   layers: AutotuneLayer[];
-  /** The chosen plan (layers above int8 only) and the recipe that reproduces it. */
+  /** The chosen plan (layers above int8 only, by the model's own node names) and the recipe that reproduces it. */
   plan: Plan;
   recipe: Recipe;
   /** Whether the chosen plan meets the budget on the tuning samples, what it reached, and what misses. */
@@ -180,6 +182,10 @@ export async function autotune(modelPath: string, opts: AutotuneOptions): Promis
     await hold.close();
     checkAbort(signal, 'The autotune run');
 
+    const original = originalNames(float, layerNames);
+    const named = (p: Plan): Plan => Object.fromEntries(Object.entries(p).map(([n, v]) => [original.get(n) ?? n, v]));
+    const points = outcome.points.map((p) => ({ ...p, plan: named(p.plan) }));
+    const plan = named(best.plan);
     const rank = new Map(sens.ranking.map((n, i) => [n, i + 1]));
     const recovery = new Map(sens.layers.map((l) => [l.node, l.recovery]));
     const warnings = [...sens.warnings];
@@ -188,12 +194,12 @@ export async function autotune(modelPath: string, opts: AutotuneOptions): Promis
     return {
       model: path.resolve(modelPath), data: path.resolve(opts.data), budget: budget.text, cost: costModel,
       tuning: { from: 0, to: nTune }, holdout: { from: nTune, to: samples.length },
-      layers: costs.map((c) => ({ ...c, rank: rank.get(c.node) ?? 0, recovery: recovery.get(c.node) ?? 0, precision: best.plan[c.node] ?? 'int8' })),
-      plan: best.plan, recipe: { ...withoutPlan, ...(Object.keys(best.plan).length ? { plan: best.plan } : {}) },
+      layers: costs.map((c) => ({ ...c, original: original.get(c.node) ?? c.node, rank: rank.get(c.node) ?? 0, recovery: recovery.get(c.node) ?? 0, precision: best.plan[c.node] ?? 'int8' })),
+      plan, recipe: { ...withoutPlan, ...(Object.keys(plan).length ? { plan } : {}) },
       met: best.met, reached: best.values, misses: describeMisses(budget, best.values),
       keptAboveInt8: Object.keys(best.plan).length, quantizedOps: layerNames.length,
       costs: { int8: planCost(costs, {}, costModel), chosen: best.cost, float: planCost(costs, Object.fromEntries(layerNames.map((n) => [n, 'float'])), costModel) },
-      points: outcome.points, primary: outcome.primary,
+      points, primary: outcome.primary,
       heldOut: { samples: nHold, values: heldValues, met: budgetMet(budget, heldValues), misses: describeMisses(budget, heldValues), int8: heldInt8 },
       truncated: outcome.truncated, warnings,
       timing: { totalMs: performance.now() - t0, sensitivityMs, searchMs, holdoutMs, measurements: outcome.points.length },
@@ -201,6 +207,25 @@ export async function autotune(modelPath: string, opts: AutotuneOptions): Promis
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The model's own name of each layer: folding renames a fused node 'original/FusionName'; the
+ * recipe's plan accepts the original name (the quantizer follows it into the fusion), and the
+ * editor marks the graph it shows, which has the original names.
+ */
+function originalNames(float: Model, layers: string[]): Map<string, string> {
+  const own = new Set(mainGraph(float).nodes.map((n) => n.name));
+  const out = new Map<string, string>();
+  for (const name of layers) {
+    if (own.has(name)) { out.set(name, name); continue; }
+    const parts = name.split('/');
+    for (let i = parts.length - 1; i > 0; i--) {
+      const prefix = parts.slice(0, i).join('/');
+      if (own.has(prefix)) { out.set(name, prefix); break; }
+    }
+  }
+  return out;
 }
 
 /** Cost facts of the layers, from the folded model (the names the plan uses) and its shapes. */
