@@ -1,6 +1,6 @@
 /**
  * Runs the benchmarks and writes bench/results.json with the machine and the date.
- *   npm run bench [-- <name> ...]   names: onnx-parse, graph-view, vscode, quantize, evaluate, sensitivity
+ *   npm run bench [-- <name> ...]   names: onnx-parse, graph-view, vscode, quantize, evaluate, sensitivity, autotune
  * Absolute times on a noisy 2-core machine vary; ratios against a baseline measured in the same
  * process are the numbers to compare across runs.
  */
@@ -17,6 +17,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   quantize: async () => (await import('./quantize')).benchQuantize,
   evaluate: async () => (await import('./evaluate')).benchEvaluate,
   sensitivity: async () => (await import('./sensitivity')).benchSensitivity,
+  autotune: async () => (await import('./autotune')).benchAutotune,
 };
 
 async function main(): Promise<void> {
