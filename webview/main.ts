@@ -1,5 +1,5 @@
 /** Webview entry: handshake, then render whatever snapshot the host sends. */
-import { PROTOCOL_VERSION, type HostToWebview, type SnapshotMessage } from '../src/protocol';
+import { PROTOCOL_VERSION, type HostToWebview, type LayerResultsMessage, type MarksState, type SnapshotMessage } from '../src/protocol';
 import { h } from './dom';
 import type { GraphView } from '../src/protocol';
 import { GraphPanel, initialExpanded, stateKey, testHooksRequested, type GraphViewState } from './graph/graphPanel';
@@ -15,6 +15,16 @@ let graphPanel: GraphPanel | undefined;
 const rpc = new Rpc((m) => vscode.postMessage(m));
 /** The last snapshot, so the graph can be rebuilt (Q/DQ folding) without a new one. */
 let current: SnapshotMessage | undefined;
+/** The newest marks (a snapshot's or a later `marks` message), handed to every graph view mounted. */
+let marks: MarksState | undefined;
+/** The current results run, replayed into a graph view mounted later (a Q/DQ fold, a new snapshot). */
+let results: LayerResultsMessage[] = [];
+/** A revealNode that arrived before the graph view. */
+let pendingReveal: string | undefined;
+
+function acceptMarks(m: MarksState | undefined): void {
+  if (m && (!marks || m.revision >= marks.revision)) marks = m;
+}
 
 /** Mounts the graph view of `graph` (the snapshot's, or its Q/DQ-folded twin). */
 function mountGraph(msg: SnapshotMessage, graph: GraphView, foldQdq: boolean, state: GraphViewState | undefined = vscode.getState()?.graph): GraphPanel | undefined {
@@ -30,7 +40,12 @@ function mountGraph(msg: SnapshotMessage, graph: GraphView, foldQdq: boolean, st
     foldQdq,
     onFoldQdq: (fold) => void toggleFold(msg, fold),
     testHooks: testHooksRequested(),
+    marks,
+    postSelection: (nodes) => vscode.postMessage({ type: 'selection', nodes }),
   });
+  for (const r of results) graphPanel.layerResults(r);
+  if (pendingReveal !== undefined) void graphPanel.revealNode(pendingReveal);
+  pendingReveal = undefined;
   return graphPanel;
 }
 
@@ -72,6 +87,7 @@ function render(msg: SnapshotMessage): void {
   if (msg.revision < revision) return;
   revision = msg.revision;
   current = msg;
+  acceptMarks(msg.marks);
   const s = msg.state;
   graphPanel?.dispose();
   graphPanel = undefined;
@@ -102,6 +118,19 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
       break;
     case 'response':
       rpc.handle(msg);
+      break;
+    case 'marks':
+      acceptMarks(msg.marks);
+      if (marks === msg.marks) graphPanel?.setMarks(msg.marks);
+      break;
+    case 'layerResults':
+      if (results[0]?.run !== msg.run) results = [];
+      results.push(msg);
+      graphPanel?.layerResults(msg);
+      break;
+    case 'revealNode':
+      if (graphPanel) void graphPanel.revealNode(msg.node);
+      else pendingReveal = msg.node;
       break;
     default:
       break;

@@ -18,9 +18,8 @@ import type { Model } from '../../src/core/model';
 import { openModelFile } from '../../src/core/open';
 import { summarize } from '../../src/core/summary';
 import { readConstantValues, tensorStats } from '../../src/core/tensor';
-import type { WebviewToHost } from '../../src/protocol';
 import { SAMPLE_MODEL, SYSTEM_PYTHON, sharedModel } from '../helpers/paths';
-import { cspViolations, posted, sendToWebview, startHarness, type WebviewHarness } from './harness';
+import { cspViolations, posted, sendToWebview, startHarness, waitRequest, type WebviewHarness } from './harness';
 
 let harness: WebviewHarness;
 let mnist: Model;
@@ -31,7 +30,6 @@ before(async () => {
 });
 after(async () => harness?.close());
 
-type Req = Extract<WebviewToHost, { type: 'request' }>;
 
 async function openGraph(model: Model, fileName: string, graph: GraphView = buildGraphView(model)): Promise<Page> {
   const page = await harness.open();
@@ -40,17 +38,6 @@ async function openGraph(model: Model, fileName: string, graph: GraphView = buil
   return page;
 }
 
-/** Waits for the webview to post a request (the n-th of that method, counting from 0) and returns it. */
-async function waitRequest(page: Page, method: string, nth = 0): Promise<Req> {
-  // Generous: other test suites may be loading this 2-core machine.
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    const reqs = (await posted(page)).filter((m): m is Req => m.type === 'request' && m.method === method);
-    if (reqs.length > nth) return reqs[nth];
-    await page.waitForTimeout(25);
-  }
-  throw new Error(`no ${method} request #${nth}`);
-}
 
 async function respond(page: Page, id: number, ok: unknown): Promise<void> {
   await sendToWebview(page, { type: 'response', id, ok });

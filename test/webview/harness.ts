@@ -81,6 +81,18 @@ export async function posted(page: Page): Promise<WebviewToHost[]> {
   return page.evaluate(() => (window as unknown as { __posted: WebviewToHost[] }).__posted);
 }
 
+/** Waits for the webview to post a request (the n-th of that method, counting from 0) and returns it. */
+export async function waitRequest(page: Page, method: string, nth = 0): Promise<Extract<WebviewToHost, { type: 'request' }>> {
+  // Generous: other test suites may be loading this 2-core machine.
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const reqs = (await posted(page)).filter((m): m is Extract<WebviewToHost, { type: 'request' }> => m.type === 'request' && m.method === method);
+    if (reqs.length > nth) return reqs[nth];
+    await page.waitForTimeout(25);
+  }
+  throw new Error(`no ${method} request #${nth}`);
+}
+
 export async function cspViolations(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
 }

@@ -5,7 +5,7 @@
  * panel. Every model string goes into the DOM as text (h() / textContent), never as markup.
  */
 import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
-import type { GraphView, GvNode } from '../../src/protocol';
+import type { GraphView, GvNode, LayerResultsMessage, MarksState } from '../../src/protocol';
 import type { ModelSummary } from '../../src/core/summary';
 import { h } from '../dom';
 import { renderSummary } from '../summaryView';
@@ -19,6 +19,8 @@ import { viewToSvg } from './exportSvg';
 import type { RequestFn } from './rpc';
 import { installGraphStyles } from './styles';
 import { renderProperties } from './properties';
+import { GraphMarks } from './marks';
+import { wireMarking } from './markingInput';
 
 import type { Selection } from './properties';
 
@@ -48,6 +50,10 @@ export interface GraphPanelOptions {
   onFoldQdq?: (fold: boolean) => void;
   /** Install window.__qlGraph (tests and benchmarks only: they set window.__qlTestHooks before load). */
   testHooks?: boolean;
+  /** The document's precision marks at mount time (later ones come through setMarks). */
+  marks?: MarksState;
+  /** Tells the host which nodes are selected (names), on every change. */
+  postSelection?: (nodes: string[]) => void;
 }
 
 /** Whether the page asked for the test hook: a global the test harness defines before the bundle loads. */
@@ -72,6 +78,9 @@ export interface GraphDebugHook {
   setExpanded(groups: number[]): Promise<boolean>;
   layoutRestarts(): number;
   viewport(): { x: number; y: number; k: number };
+  /** Overlay fill, badge text and multi-selection of the item showing `node` (marks and overlay tests). */
+  itemDecor(node: number): { fill: string | null; badge: string | null; selected: boolean } | undefined;
+  selectedNodes(): number[];
 }
 
 /** Items visible at first: open groups breadth-first while the view stays about this size. */
@@ -106,6 +115,8 @@ export class GraphPanel {
   private readonly searchCount: HTMLElement;
   private readonly status: HTMLElement;
   private readonly client: LayoutClient;
+  /** Marks, multi-selection, overlay and their menu (marks.ts); the input wiring is markingInput.ts. */
+  readonly marks: GraphMarks;
   private readonly expanded: Set<number>;
   private layout: LayoutResult | undefined;
   private selection: Selection = null;
@@ -198,7 +209,23 @@ export class GraphPanel {
     this.canvas = new GraphCanvas(this.canvasEl, view);
     this.minimap = new Minimap(minimapEl, this.canvas);
     this.canvas.onDraw = () => this.minimap.draw(this.canvas.themeColours.select);
-    this.canvas.onTheme = () => this.minimap.rebuild(this.canvas.themeColours);
+    this.canvas.onTheme = () => {
+      this.minimap.rebuild(this.canvas.themeColours);
+      this.marks.themeChanged();
+    };
+    this.marks = new GraphMarks({
+      graph: view, canvas: this.canvas, tooltip: this.tooltip, request: opts.request, postSelection: opts.postSelection, log: opts.log,
+      layout: () => this.layout, outlineItems: () => this.outlineItems, primary: () => this.selection,
+      setPrimary: (sel, reveal) => this.select(sel, { reveal, keepMulti: true }),
+      searchResults: () => this.matches,
+      status: (t) => (this.status.textContent = t),
+    }, opts.marks);
+    this.canvasEl.parentElement!.append(this.marks.legend);
+    this.element.append(this.marks.menu.element);
+    this.searchCount.after(button('tag', 'Mark results as…', 'graph-mark-results', () => {
+      const r = this.element.querySelector('[data-testid="graph-mark-results"]')!.getBoundingClientRect();
+      this.marks.openResultsMenu(r.left, r.bottom);
+    }));
     this.client = new LayoutClient(layoutInputOf(view), (why) => opts.log?.('warn', why));
     this.wire();
   }
@@ -282,6 +309,13 @@ export class GraphPanel {
       },
       layoutRestarts: () => this.client.restarts,
       viewport: () => ({ ...this.canvas.vp }),
+      itemDecor: (node) => {
+        const i = this.layout?.repr[node];
+        const d = this.canvas.decor;
+        if (i === undefined || !d) return undefined;
+        return { fill: d.fill[i] ?? null, badge: d.badge[i]?.text ?? null, selected: d.selected?.[i] === 1 };
+      },
+      selectedNodes: () => this.marks.selection.nodes(),
       drawFrame: () => {
         const t = performance.now();
         this.canvas.draw();
@@ -319,6 +353,7 @@ export class GraphPanel {
     this.disposed = true;
     clearTimeout(this.saveTimer);
     this.client.dispose();
+    this.marks.dispose();
     this.canvas.dispose();
     this.minimap.dispose();
     for (const c of this.cleanups) c();
@@ -342,6 +377,7 @@ export class GraphPanel {
     this.canvas.setLayout(r);
     this.minimap.rebuild(this.canvas.themeColours);
     this.buildOutline();
+    this.marks.refresh(false);
     this.applySelection();
     this.applyMatches();
     const shown = r.items.filter((i) => i.kind === ItemKind.Node).length;
@@ -389,8 +425,9 @@ export class GraphPanel {
   }
 
   /** Selects a node or group, opening the groups around it first. */
-  async select(sel: Selection, opts: { reveal?: boolean; focusOutline?: boolean } = {}): Promise<void> {
+  async select(sel: Selection, opts: { reveal?: boolean; focusOutline?: boolean; keepMulti?: boolean; force?: boolean } = {}): Promise<void> {
     this.selection = sel;
+    if (!opts.keepMulti) this.marks.follow(sel);
     if (sel) {
       const g = this.opts.graph;
       const chainStart = sel.kind === 'node' ? g.nodes[sel.id].group : g.groups[sel.id].parent;
@@ -405,8 +442,31 @@ export class GraphPanel {
     }
     this.applySelection(opts.focusOutline);
     this.renderProperties();
-    if (opts.reveal) this.revealSelection(false);
+    if (opts.reveal) this.revealSelection(opts.force === true);
     this.cardForKeyboard();
+  }
+
+  // ---- marks and results from the host --------------------------------------------------------
+
+  setMarks(m: MarksState): void {
+    this.marks.setMarks(m);
+    this.marks.syncControl(this.props, this.selection?.kind === 'node' ? this.selection.id : undefined);
+  }
+
+  layerResults(msg: LayerResultsMessage): void {
+    this.marks.layerResults(msg);
+  }
+
+  /** Selects a node by name, opens the groups around it and centres it. */
+  async revealNode(name: string): Promise<boolean> {
+    await this.start();
+    const id = this.marks.nodeByName(name);
+    if (id === undefined) {
+      this.status.textContent = `No node named ${name} in this graph`;
+      return false;
+    }
+    await this.select({ kind: 'node', id }, { reveal: true, force: true });
+    return true;
   }
 
   /** Keyboard users get the hover card too: for the node the arrow keys moved to on the canvas. */
@@ -435,7 +495,7 @@ export class GraphPanel {
     let found: HTMLElement | undefined;
     for (const el of this.outlineItems) {
       const on = Number(el.dataset.item) === item;
-      el.setAttribute('aria-selected', on ? 'true' : 'false');
+      el.setAttribute('aria-selected', on || this.marks.itemSelected(Number(el.dataset.item)) ? 'true' : 'false');
       el.tabIndex = on ? 0 : -1;
       if (on) found = el;
     }
@@ -477,6 +537,12 @@ export class GraphPanel {
       if (!target) return;
       void this.select(this.selectionOfItem(Number(target.dataset.item)), { reveal: true, focusOutline: true });
     };
+    if ((ev.ctrlKey || ev.metaKey) && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
+      // Focus moves, the selection stays (then Space adds the row), as in VS Code's lists.
+      this.outlineItems[pos + (ev.key === 'ArrowDown' ? 1 : -1)]?.focus();
+      ev.preventDefault();
+      return;
+    }
     switch (ev.key) {
       case 'ArrowDown': move(pos + 1); break;
       case 'ArrowUp': move(pos - 1); break;
@@ -490,7 +556,12 @@ export class GraphPanel {
         if (it.kind === ItemKind.Frame) void this.toggleGroup(it.id, false).then(() => this.applySelection(true));
         else if (it.parent >= 0) move(this.outlineItems.findIndex((x) => Number(x.dataset.item) === it.parent));
         break;
-      case 'Enter': case ' ':
+      case ' ':
+        // Space toggles the focused row in the multi-selection (Enter opens groups and selects).
+        this.marks.click(Number(el.dataset.item), { toggle: true, range: false });
+        void this.select(this.selectionOfItem(Number(el.dataset.item)), { reveal: true, focusOutline: true, keepMulti: true });
+        break;
+      case 'Enter':
         if (it.kind !== ItemKind.Node) void this.toggleGroup(it.id).then(() => this.applySelection(true));
         else void this.select(this.selectionOfItem(Number(el.dataset.item)), { reveal: true, focusOutline: true });
         break;
@@ -594,6 +665,8 @@ export class GraphPanel {
 
   private renderProperties(): void {
     renderProperties(this.props, this.opts.graph, this.selection, this.opts.request);
+    const control = this.selection?.kind === 'node' ? this.marks.precisionControl(this.selection.id) : null;
+    if (control) this.props.querySelector('[data-testid="prop-op"]')?.after(control);
   }
 
   // ---- events -------------------------------------------------------------------------------
@@ -636,7 +709,8 @@ export class GraphPanel {
         void this.toggleGroup(Number(el.dataset.id));
         return;
       }
-      void this.select(this.selectionOfItem(item), { reveal: true });
+      if (!this.marks.menu.open) this.marks.click(item, { toggle: ev.ctrlKey || ev.metaKey, range: ev.shiftKey });
+      void this.select(this.selectionOfItem(item), { reveal: true, keepMulti: true });
     });
     this.listen(this.outline, 'dblclick', (ev) => {
       const el = this.outlineTarget(ev);
@@ -676,9 +750,13 @@ export class GraphPanel {
       const d = drag;
       drag = undefined;
       if (!d || d.moved) return;
+      if (ev.button !== 0) return;
       const [sx, sy] = local(ev);
       const item = this.canvas.hitTest(sx, sy);
-      void this.select(item >= 0 ? this.selectionOfItem(item) : null);
+      const toggle = ev.ctrlKey || ev.metaKey;
+      if (item < 0 && (toggle || ev.shiftKey)) return;
+      this.marks.click(item, { toggle, range: ev.shiftKey });
+      void this.select(item >= 0 ? this.selectionOfItem(item) : null, { keepMulti: true });
     });
     this.listen(this.canvasEl, 'dblclick', (ev) => {
       const [sx, sy] = local(ev);
@@ -710,6 +788,12 @@ export class GraphPanel {
         default: handled = false;
       }
       if (handled) ev.preventDefault();
+    });
+    wireMarking({
+      canvasEl: this.canvasEl, outline: this.outline, canvas: this.canvas, marks: this.marks,
+      layout: () => this.layout, primaryItem: () => this.selectedItem(),
+      focusItem: (item) => void this.select(this.selectionOfItem(item), { keepMulti: true }),
+      listen: (el, type, fn, o) => this.listen(el, type, fn, o),
     });
     const ro = new ResizeObserver(() => {
       if (this.needsFirstView) this.firstViewWhenSized();

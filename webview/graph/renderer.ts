@@ -9,6 +9,20 @@ import { ItemKind, type LayoutItem, type LayoutResult } from './layout';
 import { arrowHead, edgeShape, type EdgeShape } from './edgeShape';
 import { formatShape } from '../summaryView';
 
+/**
+ * What other modules layer on the drawing, per item index (marks.ts, overlay.ts, selection): an
+ * overlay fill and the text colour that reads on it, a precision badge, multi-selection, and the
+ * rubber band in world coordinates. Arrays are rebuilt when their data changes, never per frame.
+ */
+export interface Decor {
+  fill: (string | null)[];
+  text: (string | null)[];
+  badge: ({ text: string; bg: string; fg: string } | null)[];
+  selected: Uint8Array | null;
+  band: { x: number; y: number; w: number; h: number } | null;
+  badgeBorder: string;
+}
+
 export interface Viewport {
   /** World coordinates of the canvas's top-left corner, and the scale (screen px per world unit). */
   x: number;
@@ -115,6 +129,7 @@ export class GraphCanvas {
   private shapes: EdgeShape[] = [];
   private heads: number[][] = [];
   selectedItem = -1;
+  decor: Decor | undefined;
   matchItems = new Set<number>();
   private colours = readColours();
   /** Called after each frame (the minimap draws then). */
@@ -282,6 +297,29 @@ export class GraphCanvas {
     });
   }
 
+  /** The precision badge of item `i` (top-right corner, text inside: colour never alone). */
+  private drawBadge(i: number, it: LayoutItem, text: boolean, px: number): void {
+    const b = this.decor?.badge[i];
+    if (!b) return;
+    const ctx = this.ctx;
+    // A tag on the corner, half above the box: it never covers the op's text or the overlay colour.
+    const x = it.x + it.w - BADGE_W + 6;
+    const y = it.y - BADGE_H / 2 - 2;
+    ctx.fillStyle = b.bg;
+    ctx.fillRect(x, y, BADGE_W, BADGE_H);
+    if (this.decor!.badgeBorder) {
+      ctx.strokeStyle = this.decor!.badgeBorder;
+      ctx.lineWidth = px;
+      ctx.strokeRect(x, y, BADGE_W, BADGE_H);
+    }
+    if (!text) return;
+    ctx.fillStyle = b.fg;
+    ctx.font = `700 10px ${this.colours.font}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(b.text, x + BADGE_W / 2, y + BADGE_H / 2 + 0.5);
+  }
+
   draw(): void {
     const t0 = performance.now();
     this.resize();
@@ -376,10 +414,12 @@ export class GraphCanvas {
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
       if (it.kind === ItemKind.Frame || !inView(it)) continue;
-      const selected = i === this.selectedItem;
+      const selected = i === this.selectedItem || this.decor?.selected?.[i] === 1;
+      const fill = this.decor?.fill[i] ?? null;
+      const onFill = fill ? this.decor!.text[i] : null;
       if (it.kind === ItemKind.Group) {
         const g = this.view.groups[it.id];
-        ctx.fillStyle = c.groupFill;
+        ctx.fillStyle = fill ?? c.groupFill;
         ctx.fillRect(it.x, it.y, it.w, it.h);
         // A second edge suggests a stack: the group holds more inside.
         ctx.strokeStyle = c.frameBorder;
@@ -395,19 +435,20 @@ export class GraphCanvas {
         if (text) {
           ctx.textAlign = 'left';
           ctx.textBaseline = 'middle';
-          ctx.fillStyle = c.fg;
+          ctx.fillStyle = onFill ?? c.fg;
           ctx.font = `600 12px ${c.font}`;
           ctx.fillText(clip(`▸ ${g.label}`, (it.w - 16) / 7), it.x + 8, it.y + 15);
-          ctx.fillStyle = c.muted;
+          ctx.fillStyle = onFill ?? c.muted;
           ctx.font = `11px ${c.font}`;
           const mix = g.opMix.map(([op, n]) => `${op}×${n}`).join(' ');
           ctx.fillText(clip(`${g.size} nodes · ${mix}`, (it.w - 16) / 6), it.x + 8, it.y + 36);
         }
+        this.drawBadge(i, it, text, px);
         continue;
       }
       const node = this.view.nodes[it.id];
       const io = node.kind !== 'op';
-      ctx.fillStyle = io ? c.ioFill : c.nodeFill;
+      ctx.fillStyle = fill ?? (io ? c.ioFill : c.nodeFill);
       ctx.fillRect(it.x, it.y, it.w, it.h);
       const cat = CATEGORY[node.opType];
       if (cat && !io) {
@@ -424,17 +465,26 @@ export class GraphCanvas {
       if (text) {
         ctx.textAlign = 'center';
         ctx.textBaseline = 'middle';
-        ctx.fillStyle = io ? c.ioFg : c.fg;
+        ctx.fillStyle = onFill ?? (io ? c.ioFg : c.fg);
         ctx.font = `600 ${LABEL_PX}px ${c.font}`;
         const showName = k >= NAME_K;
         ctx.fillText(clip(io ? node.name : node.keyAttrs ? `${node.opType} ${node.keyAttrs}` : node.opType, (it.w - 10) / 7), it.x + it.w / 2, it.y + (showName && !io ? 14 : it.h / 2));
         if (showName && !io) {
-          ctx.fillStyle = c.muted;
+          ctx.fillStyle = onFill ?? c.muted;
           ctx.font = `10px ${c.font}`;
           const short = node.name.slice(node.name.lastIndexOf('/') + 1);
           ctx.fillText(clip(short, (it.w - 10) / 5.6), it.x + it.w / 2, it.y + 29);
         }
       }
+      this.drawBadge(i, it, text, px);
+    }
+    const band = this.decor?.band;
+    if (band) {
+      ctx.strokeStyle = c.select;
+      ctx.lineWidth = px;
+      ctx.setLineDash([4 * px, 3 * px]);
+      ctx.strokeRect(band.x, band.y, band.w, band.h);
+      ctx.setLineDash([]);
     }
     this.onDraw?.();
     const dt = performance.now() - t0;
@@ -442,6 +492,10 @@ export class GraphCanvas {
     if (this.frameTimes.length > 240) this.frameTimes.splice(0, this.frameTimes.length - 240);
   }
 }
+
+/** Badge box size (world units), on a node's top-right corner. */
+export const BADGE_W = 34;
+export const BADGE_H = 15;
 
 /** An edge's label: the tensor's shape, plus a quantization badge where Q/DQ nodes were folded into it. */
 export function edgeLabel(t: GraphView['tensors'][number]): string {

@@ -76,6 +76,31 @@ const CSS = `
 .qlg-values { margin: 4px 0; padding-left: 4.5em; max-height: 240px; overflow: auto; font-variant-numeric: tabular-nums; }
 .qlg-btn[aria-pressed=true] { background: var(--vscode-inputOption-activeBackground, rgba(128,128,128,0.3)); border-color: var(--vscode-inputOption-activeBorder, transparent); }
 .qlg-btn:disabled { opacity: 0.4; cursor: default; }
+/* Precision marks: one colour per precision from the theme's chart colours (the badge always has its text too). */
+:root { --ql-prec-int8: var(--vscode-charts-blue, #3794ff); --ql-prec-int16: var(--vscode-charts-purple, #b180d7); --ql-prec-fp16: var(--vscode-charts-green, #89d185);
+  --ql-prec-float: var(--vscode-charts-yellow, #cca700); --ql-prec-skip: var(--vscode-disabledForeground, #858585); --ql-prec-mixed: var(--vscode-charts-orange, #d18616); }
+.qlg-legend { position: absolute; left: 10px; top: 10px; z-index: 5; max-width: 280px; padding: 6px 8px; font-size: 12px; display: flex; flex-direction: column; gap: 8px;
+  background: var(--vscode-editorWidget-background, #252526); color: var(--vscode-editorWidget-foreground, var(--vscode-foreground)); border: 1px solid var(--vscode-editorWidget-border, var(--vscode-contrastBorder, transparent)); border-radius: 3px; box-shadow: 0 2px 8px var(--vscode-widget-shadow, transparent); }
+.qlg-legend[hidden], .qlg-legend-part[hidden] { display: none; }
+.qlg-legend-title { font-weight: 600; color: var(--vscode-descriptionForeground); margin-bottom: 2px; }
+.qlg-legend-row { line-height: 20px; white-space: nowrap; }
+.qlg-legend-missing { color: var(--vscode-editorWarning-foreground, var(--vscode-foreground)); cursor: help; }
+.qlg-legend-missing:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
+.qlg-swatch { display: inline-block; min-width: 32px; text-align: center; font-weight: 700; font-size: 10px; line-height: 15px; border: 1px solid var(--vscode-contrastBorder, transparent); }
+.qlg-scale { display: block; width: 100%; height: 10px; margin: 4px 0 2px; border: 1px solid var(--vscode-contrastBorder, transparent); }
+.qlg-scale-ends { display: flex; justify-content: space-between; gap: 8px; font-variant-numeric: tabular-nums; color: var(--vscode-descriptionForeground); }
+.qlg-select { background: var(--vscode-dropdown-background, var(--vscode-input-background)); color: var(--vscode-dropdown-foreground, var(--vscode-foreground)); border: 1px solid var(--vscode-dropdown-border, var(--vscode-contrastBorder, transparent)); font: inherit; padding: 1px 4px; border-radius: 2px; }
+.qlg-select:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
+.qlg-prop-precision { margin: 6px 0; }
+.qlg-outline [data-mark]::after { content: attr(data-mark); margin-left: 6px; padding: 0 4px; font-size: 10px; font-weight: 700; border: 1px solid currentColor; border-radius: 2px; opacity: 0.9; }
+.qlg-menu { position: fixed; z-index: 50; min-width: 220px; padding: 4px 0; font-size: 13px; outline: none;
+  background: var(--vscode-menu-background, var(--vscode-editorWidget-background, #252526)); color: var(--vscode-menu-foreground, var(--vscode-foreground));
+  border: 1px solid var(--vscode-menu-border, var(--vscode-contrastBorder, var(--vscode-widget-border, transparent))); border-radius: 4px; box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,0.36)); }
+.qlg-menu[hidden] { display: none; }
+.qlg-menu-item { display: flex; justify-content: space-between; gap: 24px; padding: 0 12px; line-height: 24px; cursor: pointer; outline: none; white-space: nowrap; }
+.qlg-menu-item:hover, .qlg-menu-item:focus { background: var(--vscode-menu-selectionBackground, var(--vscode-list-activeSelectionBackground)); color: var(--vscode-menu-selectionForeground, var(--vscode-list-activeSelectionForeground)); outline: 1px solid var(--vscode-menu-selectionBorder, transparent); outline-offset: -1px; }
+.qlg-menu-hint { opacity: 0.75; }
+.qlg-menu-sep { height: 1px; margin: 4px 0; background: var(--vscode-menu-separatorBackground, var(--vscode-panel-border, rgba(128,128,128,0.35))); }
 `;
 
 let installed = false;
