@@ -104,8 +104,8 @@ const DEFAULT_HOLDOUT = 0.25;
 
 /** The held-out count for `n` samples: a count, or a fraction of n; at least one sample each side. */
 export function holdoutCount(n: number, holdout: number | undefined): number {
-  const h = holdout === undefined ? Math.round(n * DEFAULT_HOLDOUT) : holdout < 1 ? Math.round(n * holdout) : Math.floor(holdout);
   if (!(holdout === undefined || (holdout > 0 && Number.isFinite(holdout)))) throw new ModelError('unsupported', `The held-out share must be a count or a fraction in (0, 1) (got ${holdout}).`);
+  const h = holdout === undefined ? Math.round(n * DEFAULT_HOLDOUT) : holdout < 1 ? Math.round(n * holdout) : Math.floor(holdout);
   if (n < 2) throw new ModelError('unsupported', `Autotune needs at least 2 samples (tuning and held-out); the data gives ${n}.`);
   return Math.min(n - 1, Math.max(1, h));
 }
@@ -142,6 +142,7 @@ export async function autotune(modelPath: string, opts: AutotuneOptions): Promis
     const sens = opts.sensitivity ?? await sensitivity(modelPath, {
       data: opts.data, offset, limit: Math.min(nTune, opts.sensitivityLimit ?? 8), scale: opts.scale, image: opts.image,
       recipe: withoutPlan, baseDir: opts.baseDir, metric: 'sqnr', cacheDir: opts.cacheDir, threads: opts.threads, signal,
+      onProgress: (p) => opts.onProgress?.({ phase: 'sensitivity', label: `Ranking layers by sensitivity: ${p.label} (${p.done}/${p.total})` }),
     });
     const sensitivityMs = performance.now() - ts;
     const layerNames = sens.layers.map((l) => l.node);
