@@ -77,6 +77,60 @@ async function firstPaint(harness: WebviewHarness, msg: SnapshotMessage): Promis
   return { ms: await deliver(page, msg), page };
 }
 
+/**
+ * Marks and overlay at 10,000 nodes (all groups open, fitted): ms from the webview receiving a
+ * `marks` message that marks 1,000 nodes to the frame that shows it; the same for one
+ * `layerResults` message covering every node; then 50,000 results streamed in 500 messages (10 per
+ * frame, random nodes and order): p95 of the per-frame rebuild and of the draw.
+ */
+async function benchMarksAndOverlay(page: Page, graph: SnapshotMessage['state'] extends infer S ? (S extends { graph?: infer G } ? NonNullable<G> : never) : never): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const ops = graph.nodes.filter((n) => n.kind === 'op').map((n) => n.name);
+  const precisions = ['int8', 'int16', 'fp16', 'float', 'skip'] as const;
+  const plan = Object.fromEntries(ops.filter((_, i) => i % 10 === 0).slice(0, 1000).map((n, i) => [n, precisions[i % 5]]));
+  /** ms from delivering `msg` to the end of the frame after it (painted). */
+  const timed = (msg: unknown): Promise<number> => page.evaluate((m) => new Promise<number>((resolve) => {
+    const t0 = performance.now();
+    const after = (): void => {
+      window.removeEventListener('message', after);
+      // Two frames: a coalesced rebuild draws in the first; the second proves it was painted.
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - t0)));
+    };
+    window.addEventListener('message', after);
+    window.postMessage(m, '*');
+  }), msg);
+  out.mark_1000_nodes_paint_ms_10000 = await timed({ type: 'marks', marks: { plan, unknown: [], revision: 100 } });
+  const all = ops.map((node, i) => ({ node, values: { sensitivity: (i * 7919) % 1000 / 1000, sqnrDb: 20 + (i % 30) } }));
+  out.full_overlay_paint_ms_10000 = await timed({ type: 'layerResults', run: 'bench-1', source: 'bench', metric: 'sensitivity', results: all, done: true });
+  const stream = await page.evaluate((names) => new Promise<{ refresh: number[]; draw: number[] }>((resolve) => {
+    const hook = (window as unknown as { __qlGraph: { refreshTimes(): number[]; frameTimes(): number[] } }).__qlGraph;
+    const r0 = hook.refreshTimes().length;
+    const draws: number[] = [];
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    let sent = 0;
+    const tick = (): void => {
+      const ft = hook.frameTimes();
+      if (sent > 0 && ft.length) draws.push(ft[ft.length - 1]);
+      if (sent >= 500) {
+        requestAnimationFrame(() => resolve({ refresh: hook.refreshTimes().slice(r0), draw: draws }));
+        return;
+      }
+      for (let k = 0; k < 10 && sent < 500; k++, sent++) {
+        const results = Array.from({ length: 100 }, () => ({ node: names[Math.floor(rnd() * names.length)], values: { sensitivity: rnd(), mse: rnd() * 1e-3 } }));
+        window.postMessage({ type: 'layerResults', run: 'bench-2', source: 'bench', metric: 'sensitivity', results, done: sent === 499 }, '*');
+      }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }), ops);
+  out.stream_50000_results_refresh_p95_ms_10000 = p95(stream.refresh);
+  out.stream_50000_results_draw_p95_ms_10000 = p95(stream.draw);
+  out.stream_50000_results_frame_work_p95_ms_10000 = out.stream_50000_results_refresh_p95_ms_10000 + out.stream_50000_results_draw_p95_ms_10000;
+  out.stream_50000_results_frames_10000 = stream.refresh.length;
+  return out;
+}
+
 export async function benchGraphView(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   const harness = await startHarness();
@@ -125,6 +179,7 @@ export async function benchGraphView(): Promise<Record<string, number>> {
         out.expand_all_layout_ms_10000 = await page.evaluate(() => (window as unknown as { __qlGraph: Hook }).__qlGraph.expandAll());
         await page.click('[data-testid="graph-fit"]');
         await pan('10000_all_expanded');
+        Object.assign(out, await benchMarksAndOverlay(page, graph));
       }
       if (n === 50_000) out.webview_js_heap_mib_50000 = await heapMiB(cdp);
       await page.close();

@@ -126,4 +126,59 @@ describe('marking layers in code-server', () => {
     assert.ok(await tabDirty(page), 'the restored marks are still unsaved');
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(workspace, RECIPE), 'utf8')).plan, { Convolution110: 'int16', Convolution28: 'int16' }, 'the recipe on disk is the saved one');
   });
+  /** The outline row of Convolution110 (its accessible label carries the mark). */
+  const convRow = (frame: Frame) => frame.locator('[data-testid="graph-outline"] [role="treeitem"][data-kind="node"]:text-is("Convolution110")');
+  const convLabel = async (page: Page): Promise<string> => {
+    const { frame } = await waitInFrames(page, '[data-testid="graph-view"][data-ready="true"]', 60_000);
+    return (await convRow(frame).getAttribute('aria-label')) ?? '';
+  };
+
+  /** Selects Convolution110 (outline click), centres it, and right-clicks it on the canvas. */
+  async function contextMenuOnConv(page: Page): Promise<Frame> {
+    const { frame } = await waitInFrames(page, '[data-testid="graph-view"][data-ready="true"]', 60_000);
+    await convRow(frame).click();
+    await frame.locator('[data-testid="graph-zoom-selection"]').click();
+    await page.waitForTimeout(300);
+    const box = (await frame.locator('[data-testid="graph-canvas"]').boundingBox())!;
+    // The selected node is centred on the canvas: right-click there.
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2, { button: 'right' });
+    await frame.locator('[data-testid="graph-menu"]:not([hidden])').waitFor({ timeout: 10_000 });
+    return frame;
+  }
+
+  step('graph: clear Convolution110 and mark it int16 from the canvas context menu; the badge shows', async (page) => {
+    let frame = await contextMenuOnConv(page);
+    await frame.locator('[data-testid="menu-mark-clear"]').click();
+    await waitUntil('the mark to clear', page, async () => (await convLabel(page)) === 'Convolution110, Conv');
+    frame = await contextMenuOnConv(page);
+    assert.match((await frame.locator('[data-testid="menu-mark-int16"]').textContent()) ?? '', /^Mark as int16/);
+    await frame.locator('[data-testid="menu-mark-int16"]').click();
+    await waitUntil('the badge on Convolution110', page, async () => (await convLabel(page)) === 'Convolution110, Conv, marked int16');
+    assert.ok(Number(await frame.locator('[data-testid="marks-legend"] [data-precision="int16"]').getAttribute('data-count')) >= 1);
+    assert.equal(await convRow(frame).getAttribute('data-mark'), 'i16');
+  });
+
+  step('graph: Ctrl+Z and Ctrl+Shift+Z pressed in the webview reach VS Code undo and redo', async (page) => {
+    const { frame } = await waitInFrames(page, '[data-testid="graph-view"][data-ready="true"]', 60_000);
+    // Focus inside the webview (the canvas), not the workbench.
+    await frame.locator('[data-testid="graph-canvas"]').focus();
+    await page.keyboard.press('Control+Z');
+    await waitUntil('undo to clear the mark again', page, async () => (await convLabel(page)) === 'Convolution110, Conv');
+    await frame.locator('[data-testid="graph-canvas"]').focus();
+    await page.keyboard.press('Control+Shift+Z');
+    await waitUntil('redo to mark it int16 again', page, async () => (await convLabel(page)) === 'Convolution110, Conv, marked int16');
+  });
+
+  step('graph: save, close and reopen: the badge is back', async (page) => {
+    const { frame } = await waitInFrames(page, '[data-testid="graph-view"][data-ready="true"]', 60_000);
+    await frame.locator('[data-testid="graph-canvas"]').focus();
+    await page.keyboard.press('Control+S');
+    await waitUntil('the tab to be clean', page, async () => !(await tabDirty(page)));
+    // Only this path's mark is asserted: the steps above leave their own marks (or none if they failed).
+    assert.equal(JSON.parse(fs.readFileSync(path.join(workspace, RECIPE), 'utf8')).plan.Convolution110, 'int16');
+    await palette(page, 'View: Close All Editors');
+    await page.locator('.tab', { hasText: MODEL }).first().waitFor({ state: 'detached', timeout: 10_000 });
+    await openModel(page);
+    await waitUntil('the reopened graph to show the badge', page, async () => (await convLabel(page)) === 'Convolution110, Conv, marked int16', 60_000);
+  });
 });

@@ -81,6 +81,8 @@ export interface GraphDebugHook {
   /** Overlay fill, badge text and multi-selection of the item showing `node` (marks and overlay tests). */
   itemDecor(node: number): { fill: string | null; badge: string | null; selected: boolean } | undefined;
   selectedNodes(): number[];
+  /** Durations of the coalesced marks/overlay rebuilds (one per frame at most). */
+  refreshTimes(): number[];
 }
 
 /** Items visible at first: open groups breadth-first while the view stays about this size. */
@@ -316,6 +318,7 @@ export class GraphPanel {
         return { fill: d.fill[i] ?? null, badge: d.badge[i]?.text ?? null, selected: d.selected?.[i] === 1 };
       },
       selectedNodes: () => this.marks.selection.nodes(),
+      refreshTimes: () => [...this.marks.refreshTimes],
       drawFrame: () => {
         const t = performance.now();
         this.canvas.draw();

@@ -52,6 +52,8 @@ export class GraphMarks {
   private readonly precLegend: HTMLElement;
   private decor: Decor = { fill: [], text: [], badge: [], selected: null, band: null, badgeBorder: '' };
   private refreshQueued = false;
+  /** Durations of the per-frame rebuilds while results stream in (ms, benchmarks). */
+  readonly refreshTimes: number[] = [];
   private overlayDirty = false;
 
   constructor(private readonly host: MarksHost, initial?: MarksState) {
@@ -128,7 +130,11 @@ export class GraphMarks {
     this.refreshQueued = true;
     requestAnimationFrame(() => {
       this.refreshQueued = false;
+      const t = performance.now();
       this.refresh();
+      this.refreshTimes.push(performance.now() - t);
+      if (this.refreshTimes.length > 2000) this.refreshTimes.splice(0, 1000);
+      this.host.canvas.flush();
     });
   }
 

@@ -292,9 +292,17 @@ export class GraphCanvas {
     if (this.frameRequested) return;
     this.frameRequested = true;
     requestAnimationFrame(() => {
+      if (!this.frameRequested) return; // flushed already
       this.frameRequested = false;
       this.draw();
     });
+  }
+
+  /** Draws now if a frame is pending (from inside another animation-frame callback: this frame, not the next). */
+  flush(): void {
+    if (!this.frameRequested) return;
+    this.frameRequested = false;
+    this.draw();
   }
 
   /** The precision badge of item `i` (top-right corner, text inside: colour never alone). */
