@@ -26,20 +26,32 @@ async function run(budget: string, sqnr: (p: Plan) => number, extra = {}) {
   return { r, seen };
 }
 
-test('bisects the ranked prefix, prunes back, returns the cheapest passing plan (not the first)', async () => {
+test('gallops over the ranked prefix, prunes back, returns the cheapest passing plan (not the first)', async () => {
   const { r, seen } = await run('sqnr >= 30', additive);
-  // baseline 20; every int16 38; top 3 (c,a,d) 31 passes; top 1 (c) 20.5 fails; top 2 (c,a) 30.5 passes;
+  // baseline 20; every int16 38; top 1 (c) 20.5 fails; top 2 (c,a) 30.5 passes;
   // pruning: a back -> {c} (measured already), c back -> {a} 30 passes; {a}: a back -> {} (measured)
   assert.deepEqual(r.points.map((p) => [p.phase, p.promoted, p.values.sqnr, p.met]), [
-    ['baseline', 0, 20, false], ['ceiling', 6, 38, true], ['bisect', 3, 31, true], ['bisect', 1, 20.5, false], ['bisect', 2, 30.5, true], ['prune', 1, 30, true],
+    ['baseline', 0, 20, false], ['ceiling', 6, 38, true], ['bisect', 1, 20.5, false], ['bisect', 2, 30.5, true], ['prune', 1, 30, true],
   ]);
-  assert.equal(seen.length, 6, 'a plan is measured once');
+  assert.equal(seen.length, 5, 'a plan is measured once');
   assert.deepEqual(r.best.plan, { a: 'int16' });
   assert.equal(r.met, true);
   // sizes: 6 layers of 1 weight, int8 1 byte, int16 2
   assert.equal(r.best.cost, 7);
-  // front: {} (6, 20), {a} (7, 30), top 2 (8, 30.5), top 3 (9, 31), all (12, 38); top 1 (7, 20.5) is beaten by {a}
-  assert.deepEqual(r.points.filter((p) => p.pareto).map((p) => p.step), [1, 2, 3, 5, 6]);
+  // front: {} (6, 20), {a} (7, 30), top 2 (8, 30.5), all (12, 38); top 1 (7, 20.5) is beaten by {a}
+  assert.deepEqual(r.points.filter((p) => p.pareto).map((p) => p.step), [1, 2, 4, 5]);
+});
+
+test('bisects between the last count that missed and the first that met', async () => {
+  // every promoted layer adds 2 dB: 3 layers are needed for 26 dB
+  const { r } = await run('sqnr >= 26', (p) => 20 + 2 * Object.keys(p).length);
+  assert.deepEqual(r.points.map((p) => [p.phase, p.promoted, p.met]), [
+    ['baseline', 0, false], ['ceiling', 6, true], ['bisect', 1, false], ['bisect', 2, false], ['bisect', 4, true], ['bisect', 3, true],
+    ['prune', 2, false], ['prune', 2, false],
+  ]);
+  // pruning d gives top 2, measured already: only {c, d} and {a, d} are new
+  assert.deepEqual(r.points.slice(-2).map((p) => p.label), ['a back to int8', 'c back to int8']);
+  assert.deepEqual(r.best.plan, { c: 'int16', a: 'int16', d: 'int16' });
 });
 
 test('goes past int16 when only float helps, and prunes each layer down level by level', async () => {
@@ -68,7 +80,8 @@ test('the measurement cap stops the search with the best so far; a cancelled sea
   const { r } = await run('sqnr >= 30', additive, { maxMeasurements: 3 });
   assert.equal(r.truncated, true);
   assert.equal(r.points.length, 3);
-  assert.deepEqual(r.best.plan, { c: 'int16', a: 'int16', d: 'int16' });
+  // baseline, ceiling, top 1: the closest miss is the ceiling (38 dB)
+  assert.deepEqual(r.best.plan, Object.fromEntries(['c', 'a', 'd', 'b', 'e', 'f'].map((n) => [n, 'int16'])));
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(run('sqnr >= 30', additive, { signal: ac.signal }), { name: 'AbortError' });

@@ -3,8 +3,9 @@
  * tests pass a function). Every step is measured, never predicted:
  *  1. all int8 (the baseline); if it meets the budget it is the answer;
  *  2. for each higher precision in cost order (int16, fp16, float): every layer at it (the
- *     ceiling); at the first level whose ceiling meets the budget, bisect the number k of the most
- *     sensitive layers promoted to it (Polygraphy's `debug precision` bisection);
+ *     ceiling); at the first level whose ceiling meets the budget, the number k of the most
+ *     sensitive layers promoted to it: doubled from 1 until it meets, then bisected between the
+ *     last miss and that (Polygraphy's `debug precision` bisection);
  *  3. pruning: each promoted layer, least sensitive first (the demotion likely to cost the least
  *     metric), is tried one precision at a time down to int8; a demotion stays when the budget
  *     still holds; passes repeat while one demotes (measured plans are not measured again).
@@ -100,9 +101,16 @@ export async function searchPlan(input: SearchInput): Promise<SearchOutcome> {
       for (const level of input.levels ?? DEFAULT_LEVELS) {
         const ceiling = await measure(top(order.length, level), 'ceiling', `every layer ${level}`);
         if (!ceiling.met) continue;
-        // invariant: top(lo) misses, top(hi) meets
+        // gallop (1, 2, 4, ... most sensitive layers) to the first count that meets, then bisect
+        // below it: a few dominant layers are found in a few steps, and a count between two
+        // measured ones is bisected as Polygraphy does. Invariant: top(lo) misses, top(hi) meets.
         let lo = 0;
         let hi = order.length;
+        for (let k = 1; k < order.length; k *= 2) {
+          const p = await measure(top(k, level), 'bisect', `the ${k} most sensitive layer${k > 1 ? 's' : ''} ${level}`);
+          if (p.met) { hi = k; break; }
+          lo = k;
+        }
         while (hi - lo > 1) {
           const mid = (lo + hi) >> 1;
           const p = await measure(top(mid, level), 'bisect', `the ${mid} most sensitive layer${mid > 1 ? 's' : ''} ${level}`);
