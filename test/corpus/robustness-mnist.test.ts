@@ -111,7 +111,7 @@ test('MNIST float vs int8 under shifts: level 0 is the plain evaluation, every l
     assert.equal(row.quantized, cq / N, `${what} int8`);
     assert.equal(row.top1Agreement, same / N, `${what} agreement`);
     assert.ok(Math.abs(row.sqnrDb - 10 * Math.log10(sig / noise)) < 1e-6, `${what} SQNR ${row.sqnrDb} vs ${10 * Math.log10(sig / noise)}`);
-    const drops = [base.float! - cf / N, base.quantized! - cq / N];
+    const drops: [number, number] = [base.float! - cf / N, base.quantized! - cq / N];
     assert.equal(row.fragile, drops[1] - drops[0] > 0.01 + 1e-12, `${what} flag`);
     fragileSeen += +row.fragile;
     table.push(`${what}: float ${(100 * cf / N).toFixed(1)} %, int8 ${(100 * cq / N).toFixed(1)} %, agreement ${(100 * same / N).toFixed(1)} %, SQNR ${row.sqnrDb.toFixed(2)} dB${row.fragile ? ' FRAGILE' : ''}`);
