@@ -36,7 +36,7 @@ recipe for 'quantlens quantize --recipe'.
   -h, --help                Print this help
 
 Example:
-  quantlens autotune samples/mnist-12.onnx --data samples/mnist-200-images-idx3-ubyte.gz --labels samples/mnist-200-labels-idx1-ubyte.gz --budget 'accuracy-drop <= 0.5 and sqnr >= 35' --out mnist-amp.json`;
+  quantlens autotune samples/mnist-12.onnx --data samples/mnist-200-images-idx3-ubyte.gz --labels samples/mnist-200-labels-idx1-ubyte.gz --budget 'accuracy-drop <= 0.5 and sqnr >= 45' --out mnist-amp.json`;
 
 /** A count (1 or more) or a fraction in (0, 1). */
 function holdoutFlag(v: string | undefined): number | undefined {

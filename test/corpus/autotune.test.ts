@@ -148,3 +148,50 @@ test('a bad budget gets one clear message; cancelling leaves no temp folder and 
   const after = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('quantlens-autotune-') && !before.has(n));
   assert.deepEqual(after, []);
 });
+
+test('the --help example runs as written on MNIST with labels; its held-out numbers match an independent count', async () => {
+  const help = cli(['autotune', '--help']).stdout;
+  const m = /\nExample:\n {2}quantlens (autotune .+)/.exec(help);
+  assert.ok(m, 'autotune --help has an example');
+  const argv = [...m[1].matchAll(/'([^']*)'|(\S+)/g)].map((x) => x[1] ?? x[2]);
+  const scratch = fs.mkdtempSync(path.join(tmp, 'example-'));
+  fs.symlinkSync(path.join(REPO_ROOT, 'samples'), path.join(scratch, 'samples'));
+  const run = spawnSync(process.execPath, [CLI, ...argv, '--json'], { cwd: scratch, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as { budget: string; holdout: { from: number; to: number }; heldOut: { values: { sqnr: number; agreement: number; 'accuracy-drop': number } } };
+  assert.match(r.budget, /accuracy-drop/);
+  const recipe = path.join(scratch, argv[argv.indexOf('--out') + 1]);
+  assert.ok(fs.existsSync(recipe));
+  const q = spawnSync(process.execPath, [CLI, 'quantize', 'samples/mnist-12.onnx', '--recipe', recipe, '--out', 'amp.onnx'], { cwd: scratch, encoding: 'utf8' });
+  assert.equal(q.status, 0, q.stderr);
+
+  // the held-out images (64 used, the last 16 held out), float and the recipe's model, counted against the labels
+  const { readIdx } = await import('../../src/core/data');
+  const px = (await readIdx(path.join(REPO_ROOT, 'samples', 'mnist-200-images-idx3-ubyte.gz'))).data as Uint8Array;
+  const labels = (await readIdx(path.join(REPO_ROOT, 'samples', 'mnist-200-labels-idx1-ubyte.gz'))).data as Uint8Array;
+  assert.deepEqual(r.holdout, { from: 48, to: 64 });
+  const ort = loadOrt();
+  const f = await ort.InferenceSession.create(path.join(REPO_ROOT, 'samples', 'mnist-12.onnx'));
+  const s = await ort.InferenceSession.create(path.join(scratch, 'amp.onnx'));
+  let sig = 0;
+  let noise = 0;
+  let agree = 0;
+  let fRight = 0;
+  let qRight = 0;
+  const top = (v: Float32Array): number => v.indexOf(Math.max(...v));
+  for (let i = 48; i < 64; i++) {
+    const feeds = { [f.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(px.subarray(i * 784, (i + 1) * 784)), [1, 1, 28, 28]) };
+    const a = (await f.run(feeds))[f.outputNames[0]].data as Float32Array;
+    const b = (await s.run(feeds))[s.outputNames[0]].data as Float32Array;
+    for (let k = 0; k < a.length; k++) { sig += a[k] ** 2; noise += (a[k] - b[k]) ** 2; }
+    if (top(a) === top(b)) agree++;
+    if (top(a) === labels[i]) fRight++;
+    if (top(b) === labels[i]) qRight++;
+  }
+  await f.release();
+  await s.release();
+  const v = r.heldOut.values;
+  assert.ok(Math.abs(10 * Math.log10(sig / noise) - v.sqnr) < 1e-6, `SQNR ${10 * Math.log10(sig / noise)} against ${v.sqnr}`);
+  assert.equal(v.agreement, (100 * agree) / 16);
+  assert.equal(v['accuracy-drop'], (100 * (fRight - qRight)) / 16);
+});

@@ -87,12 +87,18 @@ test('the measurement cap stops the search with the best so far; a cancelled sea
   await assert.rejects(run('sqnr >= 30', additive, { signal: ac.signal }), { name: 'AbortError' });
 });
 
-test('Pareto marks: lower cost and better metric dominate; ties on both keep both', () => {
+test('Pareto marks: lower cost and better metrics dominate; ties on both keep both; every budget metric counts', () => {
   const pt = (step: number, cost: number, sqnr: number): SearchPoint => ({ step, phase: 'bisect', label: '', plan: {}, promoted: 0, cost, values: { sqnr }, met: false, pareto: false });
   const ps = [pt(1, 10, 20), pt(2, 12, 25), pt(3, 12, 24), pt(4, 11, 19), pt(5, 10, 20)];
-  markPareto(ps, 'sqnr');
+  markPareto(ps, ['sqnr']);
   assert.deepEqual(ps.map((p) => p.pareto), [true, true, false, false, true]);
   const drops = [pt(1, 10, 2), pt(2, 12, 1), pt(3, 14, 1.5)].map((p) => ({ ...p, values: { 'accuracy-drop': p.values.sqnr } }));
-  markPareto(drops, 'accuracy-drop');
+  markPareto(drops, ['accuracy-drop']);
   assert.deepEqual(drops.map((p) => p.pareto), [true, true, false]);
+  // two metrics: equal drops, the costlier point stays on the front for its better SQNR
+  const two = [pt(1, 10, 30), pt(2, 12, 40), pt(3, 11, 29)].map((p) => ({ ...p, values: { ...p.values, 'accuracy-drop': 0 } }));
+  markPareto(two, ['accuracy-drop', 'sqnr']);
+  assert.deepEqual(two.map((p) => p.pareto), [true, true, false]);
+  markPareto(two, ['accuracy-drop']);
+  assert.deepEqual(two.map((p) => p.pareto), [true, false, false]);
 });

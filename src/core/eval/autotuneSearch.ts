@@ -11,7 +11,7 @@
  *     still holds; passes repeat while one demotes (measured plans are not measured again).
  * The answer is the lowest-cost plan among all measured ones that meets the budget (not the
  * first that passed); when none does, the one closest to it. Each measurement is a point on the
- * cost/metric curve; the Pareto front is marked.
+ * cost/metric curve; the Pareto front (cost against every metric of the budget) is marked.
  */
 import { budgetMet, budgetShortfall, HIGHER_IS_BETTER, type Budget, type BudgetMetric, type BudgetValues } from './budget';
 import { planCost, type CostModel, type LayerCostInfo } from './cost';
@@ -32,7 +32,7 @@ export interface SearchPoint {
   cost: number;
   values: BudgetValues;
   met: boolean;
-  /** On the Pareto front of cost (lower) against the primary metric (better). */
+  /** On the Pareto front: no other point costs less and is no worse on every budget metric. */
   pareto: boolean;
 }
 
@@ -55,7 +55,7 @@ export interface SearchOutcome {
   points: SearchPoint[];
   best: SearchPoint;
   met: boolean;
-  /** The metric the Pareto front is drawn against (the budget's first clause). */
+  /** The metric a curve is drawn against (the budget's first clause). */
   primary: BudgetMetric;
   /** Set when the measurement cap stopped the search early. */
   truncated: boolean;
@@ -139,7 +139,7 @@ export async function searchPlan(input: SearchInput): Promise<SearchOutcome> {
     if (!(e instanceof Cap)) throw e;
     truncated = true;
   }
-  markPareto(points, primary);
+  markPareto(points, [...new Set(budget.clauses.map((c) => c.metric))]);
   return { points, best: pickBest(points, budget), met: points.some((p) => p.met), primary, truncated };
 }
 
@@ -156,14 +156,16 @@ export function pickBest(points: readonly SearchPoint[], budget: Budget): Search
   return [...points].sort((a, b) => budgetShortfall(budget, a.values) - budgetShortfall(budget, b.values) || a.cost - b.cost || a.step - b.step)[0];
 }
 
-/** Marks the points no other point beats on both cost (lower) and the metric (better). */
-export function markPareto(points: SearchPoint[], metric: BudgetMetric): void {
-  const up = HIGHER_IS_BETTER[metric];
-  const m = (p: SearchPoint): number => {
-    const v = p.values[metric];
-    return v === undefined || Number.isNaN(v) ? -Infinity : up ? v : -v;
+/**
+ * Marks the points no other point beats: one beats another when it costs no more and is no worse
+ * on any of the budget's metrics, and is strictly better on one of these.
+ */
+export function markPareto(points: SearchPoint[], metrics: readonly BudgetMetric[]): void {
+  const score = (p: SearchPoint, m: BudgetMetric): number => {
+    const v = p.values[m];
+    return v === undefined || Number.isNaN(v) ? -Infinity : HIGHER_IS_BETTER[m] ? v : -v;
   };
-  for (const p of points) {
-    p.pareto = !points.some((q) => q !== p && q.cost <= p.cost && m(q) >= m(p) && (q.cost < p.cost || m(q) > m(p)));
-  }
+  const beats = (q: SearchPoint, p: SearchPoint): boolean =>
+    q.cost <= p.cost && metrics.every((m) => score(q, m) >= score(p, m)) && (q.cost < p.cost || metrics.some((m) => score(q, m) > score(p, m)));
+  for (const p of points) p.pareto = !points.some((q) => q !== p && beats(q, p));
 }
