@@ -31,6 +31,8 @@ recipe for 'quantlens quantize --recipe'.
   --holdout <n|fraction>    Held-out samples: a count, or a fraction such as 0.25 (default 0.25)
   --scale 0-255|0-1         8-bit data (IDX, npy, raw): pixel values (default) or divided by 255
   --max-steps <n>           Plans to measure at most (default 64)
+  --cache <dir>             Sensitivity results cache (default ~/.cache/quantlens)
+  --no-cache                Neither read nor write the cache
   --threads <n>             onnxruntime intra-op threads (default: onnxruntime's)
   --json                    The whole result (every measured point, the plan, the held-out check) as JSON
   -h, --help                Print this help
@@ -52,7 +54,7 @@ export async function autotuneCommand(args: string[]): Promise<number> {
     args, allowPositionals: true,
     options: {
       data: str, budget: str, out: str, labels: str, cost: str, limit: str, offset: str, holdout: str, scale: str, 'max-steps': str, threads: str,
-      json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      cache: str, 'no-cache': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { process.stdout.write(AUTOTUNE_HELP + '\n'); return 0; }
@@ -65,6 +67,7 @@ export async function autotuneCommand(args: string[]): Promise<number> {
   const { parseBudget } = await import('../core/eval/budget');
   const budget = parseBudget(values.budget);
   const { autotune, writeAutotuneRecipe } = await import('../core/eval/autotune');
+  const { defaultCacheDir } = await import('../core/eval/cache');
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);
@@ -75,6 +78,7 @@ export async function autotuneCommand(args: string[]): Promise<number> {
       limit: countFlag(values.limit, '--limit', 2) ?? 64, offset: countFlag(values.offset, '--offset', 0), holdout: holdoutFlag(values.holdout),
       scale: values.scale as '0-1' | '0-255' | undefined, maxMeasurements: countFlag(values['max-steps'], '--max-steps', 1),
       threads: countFlag(values.threads, '--threads', 1), signal: ac.signal,
+      cacheDir: values['no-cache'] ? undefined : (values.cache ?? defaultCacheDir()),
       onProgress: progress ? (p) => process.stderr.write(`${p.phase}: ${p.label}\n`) : undefined,
     });
     writeAutotuneRecipe(r, values.out);
