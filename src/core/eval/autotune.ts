@@ -35,7 +35,7 @@ export interface AutotuneOptions extends DataOptions {
   cost?: CostModel;
   /** Held-out samples: a count, or a fraction of the samples in (0, 1) (default 0.25). */
   holdout?: number;
-  /** How to quantize (static; its calibration is replaced by the tuning samples unless set); default int8 QDQ. */
+  /** How to quantize (static); without a calibration of its own it calibrates on the tuning samples; its plan is what the search replaces. Default: int8 QDQ. */
   recipe?: Recipe;
   baseDir?: string;
   /** A sensitivity report already measured on this model and recipe (skips the sweep). */
@@ -179,8 +179,6 @@ export async function autotune(modelPath: string, opts: AutotuneOptions): Promis
     const heldValues = await measureOn(hold, best.plan);
     const heldInt8 = Object.keys(best.plan).length ? await measureOn(hold, {}) : heldValues;
     const holdoutMs = performance.now() - th;
-    await tune.close();
-    await hold.close();
     checkAbort(signal, 'The autotune run');
 
     const original = originalNames(float, layerNames);
@@ -190,6 +188,7 @@ export async function autotune(modelPath: string, opts: AutotuneOptions): Promis
     const rank = new Map(sens.ranking.map((n, i) => [n, i + 1]));
     const recovery = new Map(sens.layers.map((l) => [l.node, l.recovery]));
     const warnings = [...sens.warnings];
+    if (base.calibration) warnings.push("The recipe's own calibration was used; if it includes the held-out samples, the held-out check is not independent of it.");
     if (outcome.truncated) warnings.push(`The search stopped after ${outcome.points.length} measurements (the cap); the best plan so far is returned.`);
     if (!outcome.met) warnings.push(`No plan measured meets the budget "${budget.text}"; the closest one is returned: ${describeMisses(budget, best.values).join('; ')}.`);
     return {
@@ -280,8 +279,6 @@ class Reference {
     }
     return compareOutputs(this.ref, out, this.labels);
   }
-
-  async close(): Promise<void> { /* sessions are released after each use */ }
 }
 
 /** The budget's values of `out` against the float outputs `ref` (and the labels when given). */
