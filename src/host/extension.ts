@@ -8,6 +8,7 @@ import type { LayerResultsMessage } from '../protocol';
 import { ActiveModelContext, modelSummaryFor } from './commandsContext';
 import { SummaryDocuments } from './commandsSummary';
 import { LayerResultsStore, registerAnalysisCommands } from './analysisCommands';
+import { registerAutotuneCommand } from './autotuneCommand';
 import { registerMarkCommands } from './markCommands';
 import { registerReportCommands } from './reportCommands';
 import { registerRecipeLanguage } from './recipeLanguage';
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const results = new LayerResultsStore(context.workspaceState);
   registerAnalysisCommands(context, provider, log, results);
   registerReportCommands(context, provider, log);
+  registerAutotuneCommand(context, provider, log);
   registerRecipeLanguage(context, new RecipeModels(provider, log), (model, node) => results.insight(model, node));
   const active = new ActiveModelContext(provider);
   const summaries = new SummaryDocuments();

@@ -3,6 +3,7 @@
  * float-vs-quantized evaluation, robustness under input shifts, and report export. The thread
  * builds the report model (src/core/report) too, so the host only ever holds plain JSON.
  */
+import type { AutotuneResult } from '../../core/eval/autotune';
 import type { EvaluationReport } from '../../core/eval/evaluate';
 import type { RobustnessReport } from '../../core/eval/robustness';
 import type { LayerSensitivity, SensitivityReport } from '../../core/eval/sensitivity';
@@ -21,6 +22,7 @@ export type AnalysisJob =
   | ({ type: 'start'; kind: 'robustness'; float: string; quantized: string } & DataJob)
   | ({ type: 'start'; kind: 'layers'; float: string; quantized: string } & DataJob)
   | { type: 'start'; kind: 'import'; model: string; file: string }
+  | ({ type: 'start'; kind: 'autotune'; model: string; budget: string; cost: 'size' | 'bops'; cacheDir: string } & DataJob)
   | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string };
 
 export type SensitivityJob = Extract<AnalysisJob, { kind: 'sensitivity' }>;
@@ -34,6 +36,7 @@ export type AnalysisResult =
   | { kind: 'robustness'; report: RobustnessReport; markdown: string }
   | { kind: 'layers'; results: ResultsReport; markdown: string }
   | { kind: 'import'; results: ResultsReport }
+  | { kind: 'autotune'; result: AutotuneResult }
   | { kind: 'export'; notes: string[] };
 
 export type AnalysisJobToHost =

@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../../core/errors';
+import { autotune } from '../../core/eval/autotune';
 import { evaluateModels } from '../../core/eval/evaluate';
 import { robustness } from '../../core/eval/robustness';
 import { sensitivity } from '../../core/eval/sensitivity';
@@ -51,6 +52,13 @@ async function run(job: AnalysisJob): Promise<AnalysisResult> {
       });
       const results = fromLayers(report);
       return { kind: 'layers', results, markdown: (await renderReport(results, 'md', { metric: 'sqnrDb' })).text };
+    }
+    case 'autotune': {
+      const result = await autotune(job.model, {
+        data: job.data, labels: job.labels, limit: job.limit, budget: job.budget, cost: job.cost, cacheDir: job.cacheDir, signal,
+        onProgress: (p) => post({ type: 'progress', done: 0, total: 0, label: p.label }),
+      });
+      return { kind: 'autotune', result };
     }
     case 'import':
       return { kind: 'import', results: importResultsFile(job.file, await openModelFile(job.model)) };

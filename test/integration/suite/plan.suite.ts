@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import { closeAllEditors, getApi, MNIST, MNIST_IMAGES, openInQuantLens, waitFor, waitForDocument, workspaceFile } from './helpers';
+import { closeAllEditors, findCustomTab, getApi, MNIST, MNIST_IMAGES, openInQuantLens, waitFor, waitForDocument, workspaceFile } from './helpers';
 
 interface Summary {
   output: string;
@@ -64,5 +64,37 @@ suite('Quantize with the editor\'s plan', () => {
     await waitFor('its tab', () => vscode.window.tabGroups.activeTabGroup.activeTab?.label === 'mnist-12.onnx');
     await closeAllEditors();
     await vscode.workspace.fs.delete(workspaceFile('quantlens-sample'), { recursive: true });
+  });
+});
+
+suite('Auto Mixed Precision', () => {
+  const model = workspaceFile('auto-mnist.onnx');
+
+  suiteSetup(async () => {
+    await closeAllEditors();
+    await vscode.workspace.fs.copy(workspaceFile(MNIST), model, { overwrite: true });
+  });
+
+  suiteTeardown(async () => {
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await closeAllEditors();
+    await vscode.workspace.fs.delete(model).then(undefined, () => undefined);
+  });
+
+  test('the chosen plan opens as the editor\'s marks, one undoable edit', async function () {
+    this.timeout(180_000);
+    await openInQuantLens(model);
+    await waitForDocument(await getApi(), model);
+    const r = await vscode.commands.executeCommand<{ plan: Record<string, string>; met: boolean; keptAboveInt8: number; points: unknown[] } | undefined>(
+      'quantlens.autoMixedPrecision', model, { data: workspaceFile(MNIST_IMAGES).fsPath, budget: 'sqnr >= 45', limit: 40 });
+    assert.ok(r, 'a result');
+    assert.ok(r.points.length > 1, 'every measured step is a point');
+    assert.equal(Object.keys(r.plan).length, r.keptAboveInt8);
+    assert.deepEqual((await getApi()).marksOf(model.toString())?.plan, r.plan, 'the plan is the marks');
+    if (Object.keys(r.plan).length) {
+      await waitFor('the tab to be dirty', () => findCustomTab(model)?.isDirty === true);
+      await vscode.commands.executeCommand('undo');
+      await waitFor('one undo to clear the plan', async () => Object.keys((await getApi()).marksOf(model.toString())?.plan ?? { x: 1 }).length === 0);
+    }
   });
 });
