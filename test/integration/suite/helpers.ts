@@ -1,5 +1,6 @@
 /** Helpers for the integration suite. Written only against the `vscode` API, so they run in any VS Code. */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { QuantLensApi } from '../../../src/host/extension';
 
@@ -86,4 +87,16 @@ export async function waitForDocument(api: QuantLensApi, uri: vscode.Uri, timeou
 
 export async function closeAllEditors(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
+
+/** Every sign that onnxruntime-node is loaded in this process: module cache entries and mapped native libraries. */
+export function onnxRuntimeTraces(): string[] {
+  const traces = Object.keys(require.cache).filter((k) => /[\\/]onnxruntime-(node|common)[\\/]/.test(k));
+  if (process.platform === 'linux') {
+    // The native binding and libonnxruntime are dlopen()ed: they show up in the process's memory map
+    // however they were loaded (require, import(), a worker thread).
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n');
+    traces.push(...new Set(maps.filter((l) => /onnxruntime/i.test(l)).map((l) => l.slice(l.indexOf('/')))));
+  }
+  return traces;
 }
