@@ -48,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
     active,
     summaries,
     vscode.commands.registerCommand('quantlens.openSample', () => openSample(context, VIEW_TYPE)),
+    vscode.commands.registerCommand('quantlens.showOutput', () => log.show(true)),
     vscode.commands.registerCommand('quantlens.revealNode', (uri: vscode.Uri, node: string) =>
       uri instanceof vscode.Uri && typeof node === 'string' ? provider.revealNode(uri, node) : false),
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),

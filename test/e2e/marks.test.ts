@@ -28,6 +28,8 @@ let session: Session | undefined;
 let workspace = '';
 const MODEL = 'mnist-12.onnx';
 const RECIPE = 'mnist-12.quantlens.json';
+/** The sample calibration data the repository ships beside the model. */
+const IMAGES = 'mnist-200-images-idx3-ubyte.gz';
 
 function step(name: string, body: (page: Page) => Promise<void>): void {
   stepWithArtifacts('e2e-marks', () => session, name, async (page) => {
@@ -45,13 +47,16 @@ async function palette(page: Page, title: string, picks: string[] = []): Promise
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
-  await input.press('Enter');
+  // Click the command's own row: fuzzy ranking may put a similar title first (Evaluate Quantized Model…).
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click();
   for (const pick of picks) {
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: pick }).first().waitFor({ timeout: 10_000 });
-    await input.fill(pick);
-    await page.waitForTimeout(150);
-    await input.press('Enter');
+    // The row whose label starts with the pick (a description may mention it too: fp16's says "float").
+    const item = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${pick}"]`).first();
+    await item.waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(200); // the next quick pick replaces the last one; let it settle
+    await item.click();
   }
 }
 
@@ -75,7 +80,7 @@ async function openModel(page: Page): Promise<Frame> {
 describe('marking layers in code-server', () => {
   let modelHash = '';
   before(async () => {
-    workspace = prepareWorkspace({ [MODEL]: SAMPLE_MNIST });
+    workspace = prepareWorkspace({ [MODEL]: SAMPLE_MNIST, [IMAGES]: path.join(path.dirname(SAMPLE_MNIST), IMAGES) });
     modelHash = sha256(path.join(workspace, MODEL));
     // Auto save off (code-server saves after a second by default), so unsaved marks stay unsaved
     // and the reload exercises hot exit.
@@ -199,5 +204,29 @@ describe('marking layers in code-server', () => {
     await page.locator('.tab', { hasText: MODEL }).first().waitFor({ state: 'detached', timeout: 10_000 });
     await openModel(page);
     await waitUntil('the reopened graph to show the badge', page, async () => (await convLabel(page)) === 'Convolution110, Conv, marked int16', 60_000);
+  });
+
+  step('Quantize Model… from the palette with the sample data: the result opens beside, with int16 Q/DQ around Convolution110', async (page) => {
+    const out = path.join(workspace, 'mnist-12.int8.onnx');
+    await palette(page, 'QuantLens: Quantize Model', ['Static int8', 'Choose calibration data']);
+    // VS Code's simple file dialog (files.simpleDialog.enable): type the path, accept.
+    const input = page.locator('.quick-input-widget input');
+    await waitUntil('the open dialog', page, async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'));
+    await input.fill(path.join(workspace, IMAGES));
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    await waitUntil('the save dialog proposing mnist-12.int8.onnx', page, async () => (await input.inputValue()).endsWith('mnist-12.int8.onnx'));
+    await input.press('Enter');
+    const open = page.locator('.notification-toast', { hasText: 'precision mark' }).locator('.monaco-button', { hasText: 'Open' });
+    await open.first().waitFor({ state: 'visible', timeout: 120_000 });
+    assert.ok(fs.existsSync(out), 'the quantized model is written beside the source');
+    await open.first().click();
+    const { frame } = await waitInFrames(page, '[data-testid="graph-view"][data-ready="true"] h1[title="mnist-12.int8.onnx"]', 60_000);
+    // The activation tensor Convolution110 reads is quantized to int16 (the mark), shown as such.
+    await frame.fill('[data-testid="graph-search"]', 'Pooling66_Output_0_q');
+    await frame.press('[data-testid="graph-search"]', 'Enter');
+    const dtype = await waitUntil('the int16 tensor in the properties', page, async () =>
+      frame.evaluate(() => document.querySelector('[data-testid="prop-inputs"] tr[data-name="Pooling66_Output_0_q"], [data-testid="prop-outputs"] tr[data-name="Pooling66_Output_0_q"]')?.getAttribute('data-dtype')));
+    assert.equal(dtype, 'int16');
   });
 });

@@ -226,6 +226,12 @@ suite('QuantLens in a real VS Code', () => {
 
   // Last, because it loads onnxruntime-node into this extension host on purpose: proves the check in
   // the first test can see the library when it is there, so its "not loaded" is meaningful.
+  test('QuantLens: Show Output reveals the QuantLens log channel', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('quantlens.showOutput'));
+    await vscode.commands.executeCommand('quantlens.showOutput');
+  });
+
   test('the onnxruntime check sees onnxruntime-node once it is loaded', () => {
     const modulePath = path.join(getExtension().extensionPath, 'node_modules', 'onnxruntime-node');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
