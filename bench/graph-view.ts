@@ -85,6 +85,9 @@ async function firstPaint(harness: WebviewHarness, msg: SnapshotMessage): Promis
  */
 async function benchMarksAndOverlay(page: Page, graph: SnapshotMessage['state'] extends infer S ? (S extends { graph?: infer G } ? NonNullable<G> : never) : never): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
+  // tsx keeps function names by wrapping named functions in __name(...); the functions below are
+  // serialized into the page, where that helper does not exist.
+  await page.evaluate('window.__name = (f) => f');
   const ops = graph.nodes.filter((n) => n.kind === 'op').map((n) => n.name);
   const precisions = ['int8', 'int16', 'fp16', 'float', 'skip'] as const;
   const plan = Object.fromEntries(ops.filter((_, i) => i % 10 === 0).slice(0, 1000).map((n, i) => [n, precisions[i % 5]]));
