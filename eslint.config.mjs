@@ -53,8 +53,8 @@ export default tseslint.config(
         patterns: [
           { group: ['**/src/host/**', '**/host/**'], message: 'The webview must not import the extension host.' },
           { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads'], message: 'The webview runs in a browser: no Node modules.' },
-          // Type-only imports of plain data types from core are allowed; runtime core code is not.
-          { group: ['**/src/core/**', '!**/src/core/summary', '!**/src/core/model'], message: 'The webview may import only the protocol and plain data types.' },
+          // The protocol owns every data type the webview sees; core is never imported directly.
+          { group: ['**/src/core/**', '**/core/**'], message: 'The webview imports data types from src/protocol.ts, never from core.' },
         ],
       }],
       '@typescript-eslint/consistent-type-imports': 'error',

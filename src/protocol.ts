@@ -300,3 +300,4 @@ export function assertNever(x: never): never {
 // from core.
 export type { GraphView, GvEdge, GvGroup, GvNode, GvNodeKind, GvQuant, GvTensor } from './core/graphView';
 export type { TensorStats } from './core/tensor';
+export type { IoSummary, ModelSummary } from './core/summary';

@@ -1,5 +1,5 @@
 /** The first view of a model: format, inputs/outputs, node count and the operator histogram. */
-import type { IoSummary, ModelSummary } from '../src/core/summary';
+import type { IoSummary, ModelSummary } from '../src/protocol';
 import { h } from './dom';
 
 const FORMAT_LABEL: Record<ModelSummary['format'], string> = { onnx: 'ONNX', tflite: 'TFLite' };

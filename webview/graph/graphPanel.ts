@@ -6,7 +6,7 @@
  */
 import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
 import type { GraphView, GvNode, LayerResultsMessage, MarksState } from '../../src/protocol';
-import type { ModelSummary } from '../../src/core/summary';
+import type { ModelSummary } from '../../src/protocol';
 import { h } from '../dom';
 import { renderSummary } from '../summaryView';
 import { ItemKind, layoutInputOf, type LayoutResult } from './layout';
