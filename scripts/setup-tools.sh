@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything the tests and the launcher need that is not an npm dependency of the
-# extension itself: Debian packages (Chromium, ONNX spec test data, python3-onnx, flatc, the
-# headers code-server's native modules build against), Node 24 and code-server, then the
-# extension's own npm packages. Idempotent and cached under .cache/ (git-ignored): a second run
-# takes about a second.
+# extension itself: Debian packages (Chromium, ONNX spec test data, python3-onnx, python3-pil for
+# the tests that compare the image resize with Pillow, flatc, the headers code-server's native
+# modules build against), Node 24 and code-server, then the extension's own npm packages.
+# Idempotent and cached under .cache/ (git-ignored): a second run takes about a second.
 #
 # Safe to call from inside an npm script (`npm test`, `npm run launch`): the nested npm installs
 # run with the outer npm's `npm_*` environment removed, each tool lives in its own folder, and an
@@ -32,7 +32,7 @@ clean_npm() {
 }
 
 # --- Debian packages ---------------------------------------------------------------------
-APT_PACKAGES=(chromium libonnx-testdata python3-onnx flatbuffers-compiler
+APT_PACKAGES=(chromium libonnx-testdata python3-onnx python3-pil flatbuffers-compiler
   libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config build-essential python3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -49,19 +49,27 @@ const close = (a: ArrayLike<number>, b: number[], tol = 1e-5) => {
   for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol, `[${i}] ${a[i]} vs ${b[i]}`);
 };
 
+/**
+ * PIL's bilinear 4 -> 2 (see resample.ts): output 0 centres on source 1.0 with support 2, taps at
+ * 0, 1, 2 weighted by the triangle at distances 0.25, 0.25, 0.75 (in units of 2): 3/7, 3/7, 1/7;
+ * output 1 takes sources 1, 2, 3 with 1/7, 3/7, 3/7. Rows of R = 10x + 40y: 50/7 = 7.14 -> 7 and
+ * 160/7 = 22.86 -> 23 (plus 40y); then columns: 7 + 200/7 = 35.57 -> 36, 23 + 200/7 -> 52,
+ * 7 + 640/7 = 98.43 -> 98, 23 + 640/7 -> 114.
+ */
+const R_2x2 = [36, 52, 98, 114];
+
 describe('image pre-processing (hand-worked)', () => {
-  test('bilinear 4x4 -> 2x2 averages 2x2 blocks; NCHW, scale 0-1', async () => {
+  test('bilinear 4x4 -> 2x2 as PIL (antialiased, 8-bit); NCHW, scale 0-1', async () => {
     const f = writePng('a.png', 4, 4, pixel);
     const s = await first(f, { name: 'img', dtype: 'float32', shape: [1, 3, 2, 2] });
-    // half-pixel centres: output (X, Y) samples source (2X + 0.5, 2Y + 0.5), the mean of a 2x2 block
-    const r = [25, 45, 105, 125];
+    const r = R_2x2;
     assert.deepEqual(s.img.shape, [1, 3, 2, 2]);
     close(s.img.data as Float32Array, [...r, ...r.map((v) => 255 - v), 60, 60, 60, 60].map((v) => v / 255));
   });
 
   test('mean / std per channel, NHWC, grayscale, 0-255 and uint8 inputs', async () => {
     const f = path.join(tmp, 'a.png');
-    const r = [25, 45, 105, 125];
+    const r = R_2x2;
     const mean = [0.5, 0.5, 0.5];
     const std = [0.25, 0.5, 1];
     const s = await first(f, { name: 'img', dtype: 'float32', shape: [1, 3, 2, 2] }, { mean, std });
@@ -70,9 +78,11 @@ describe('image pre-processing (hand-worked)', () => {
     // NHWC is inferred from [1, H, W, 3]; values interleave per pixel
     const n = await first(f, { name: 'img', dtype: 'float32', shape: [1, 2, 2, 3] }, { scale: '0-255' });
     close(n.img.data as Float32Array, r.flatMap((v) => [v, 255 - v, 60]));
-    // one channel: grayscale 0.299 R + 0.587 G + 0.114 B (linear, so the block mean of gray)
+    // one channel: gray = 0.299 R + 0.587 G + 0.114 B = 156.525 - 2.88x - 11.52y, then resized:
+    // rows 154.47 - 11.52y -> 154, 143, 131, 120 and 149.94 - 11.52y -> 150, 138, 127, 115;
+    // columns (3, 3, 1) / 7 and (1, 3, 3) / 7: 1022/7 = 146, 991/7 -> 142, 896/7 = 128, 864/7 -> 123
     const g = await first(f, { name: 'img', dtype: 'float32', shape: [1, 1, 2, 2] }, { scale: '0-255' });
-    close(g.img.data as Float32Array, r.map((v) => 0.299 * v + 0.587 * (255 - v) + 0.114 * 60), 1e-3);
+    close(g.img.data as Float32Array, [146, 142, 128, 123]);
     // BGR order
     const b = await first(f, { name: 'img', dtype: 'float32', shape: [1, 3, 2, 2] }, { scale: '0-255', color: 'bgr' });
     close((b.img.data as Float32Array).subarray(0, 4), [60, 60, 60, 60]);
@@ -87,11 +97,14 @@ describe('image pre-processing (hand-worked)', () => {
     // crop 2x2 from 4x4: top = left = 1 -> pixels (1..2, 1..2)
     const c = await first(f, { name: 'img', dtype: 'float32', shape: [1, 3, 2, 2] }, { crop: { width: 2, height: 2 }, scale: '0-255' });
     close((c.img.data as Float32Array).subarray(0, 4), [R(1, 1), R(2, 1), R(1, 2), R(2, 2)]);
-    // 6x4 image, shorter side 2 -> 3x2 (block means), then a 2x2 crop at left = round(0.5) = 0
+    // 6x4 image, shorter side 2 -> 3x2, then a 2x2 crop at left = round(0.5) = 0 (half to even).
+    // Rows 6 -> 3: output 1 centres on 3.0, taps 1..4 weighted (1, 3, 3, 1) / 8: 10 * 20 / 8 = 25
+    // (plus 40y); output 0 as in 4 -> 2 (7). Columns as in 4 -> 2: 36, 25 + 200/7 -> 54, 98, 25 + 640/7 -> 116
     const wide = writePng('wide.png', 6, 4, pixel);
     const s = await first(wide, { name: 'img', dtype: 'float32', shape: [1, 3, 2, 2] }, { resize: { shorterSide: 2 }, crop: { width: 2, height: 2 }, scale: '0-255' });
-    close((s.img.data as Float32Array).subarray(0, 4), [25, 45, 105, 125]);
-    // 2x1 -> 4x1: source x = (X + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25 (edges clamped)
+    close((s.img.data as Float32Array).subarray(0, 4), [36, 54, 98, 116]);
+    // 2x1 -> 4x1 (support 1, plain linear): source x = (X + 0.5) / 2 - 0.5 = -0.25, 0.25, 0.75, 1.25;
+    // at the edges only the pixel inside the image has weight, normalised to 1
     const two = writePng('two.png', 2, 1, (x) => [100 * x, 0, 0]);
     const up = await first(two, { name: 'img', dtype: 'float32', shape: [1, 3, 1, 4] }, { scale: '0-255' });
     close((up.img.data as Float32Array).subarray(0, 4), [0, 25, 75, 100]);

@@ -2,14 +2,17 @@
  * Images (JPEG via jpeg-js, PNG via pngjs) with declared pre-processing, in this order:
  *   colour (rgb / bgr / grayscale) -> resize (bilinear) -> centre crop -> scale (0-1 or 0-255)
  *   -> (x - mean[c]) / std[c] -> layout NCHW or NHWC with a leading batch dim of 1.
- * Resize is bilinear with half-pixel centres (ONNX Resize "half_pixel", OpenCV INTER_LINEAR),
- * without antialiasing. Grayscale is 0.299 R + 0.587 G + 0.114 B (ITU-R BT.601), unrounded.
+ * Resize is PIL's bilinear (antialiased when shrinking, rounded to 8 bits; see resample.ts), as
+ * torchvision's Resize on a PIL image; the centre crop offsets are torchvision's
+ * round((size - crop) / 2), half to even. Grayscale is 0.299 R + 0.587 G + 0.114 B (ITU-R
+ * BT.601), unrounded, before the resize.
  * The alpha channel is ignored.
  */
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { Dim } from '../model';
 import { DataError } from './errors';
+import { resizeBilinearPil } from './resample';
 import { dimsText, type InputSpec } from './tensor';
 
 export interface RgbaImage {
@@ -170,47 +173,6 @@ export function toPlanes(img: RgbaImage, color: 'rgb' | 'bgr' | 'grayscale'): Fl
   return color === 'rgb' ? [r, gg, b] : [b, gg, r];
 }
 
-/** Bilinear resize of one plane with half-pixel centres (edges clamped). */
-export function resizeBilinear(src: Float32Array, sw: number, sh: number, dw: number, dh: number): Float32Array {
-  const out = new Float32Array(dw * dh);
-  if (sw === dw && sh === dh) { out.set(src); return out; }
-  const sx = sw / dw;
-  const sy = sh / dh;
-  const x0s = new Int32Array(dw);
-  const x1s = new Int32Array(dw);
-  const fxs = new Float32Array(dw);
-  for (let x = 0; x < dw; x++) {
-    let fx = (x + 0.5) * sx - 0.5;
-    if (fx < 0) fx = 0;
-    if (fx > sw - 1) fx = sw - 1;
-    const x0 = Math.floor(fx);
-    x0s[x] = x0;
-    x1s[x] = Math.min(x0 + 1, sw - 1);
-    fxs[x] = fx - x0;
-  }
-  for (let y = 0; y < dh; y++) {
-    let fy = (y + 0.5) * sy - 0.5;
-    if (fy < 0) fy = 0;
-    if (fy > sh - 1) fy = sh - 1;
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, sh - 1);
-    const wy = fy - y0;
-    const r0 = y0 * sw;
-    const r1 = y1 * sw;
-    for (let x = 0; x < dw; x++) {
-      const a = src[r0 + x0s[x]];
-      const b = src[r0 + x1s[x]];
-      const c = src[r1 + x0s[x]];
-      const d = src[r1 + x1s[x]];
-      const wx = fxs[x];
-      const top = a + (b - a) * wx;
-      const bot = c + (d - c) * wx;
-      out[y * dw + x] = top + (bot - top) * wy;
-    }
-  }
-  return out;
-}
-
 function roundHalfEvenInt(v: number): number {
   const r = Math.round(v);
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
@@ -232,7 +194,7 @@ export function preprocessImage(img: RgbaImage, p: ResolvedImagePreprocess, wher
   let h = img.height;
   if (p.resize) {
     const size = 'shorterSide' in p.resize ? shorterSideSize(w, h, p.resize.shorterSide) : p.resize;
-    planes = planes.map((pl) => resizeBilinear(pl, w, h, size.width, size.height));
+    planes = planes.map((pl) => resizeBilinearPil(pl, w, h, size.width, size.height));
     w = size.width;
     h = size.height;
   }
