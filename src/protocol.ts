@@ -293,6 +293,28 @@ export function assertNever(x: never): never {
   throw new Error(`Unhandled message: ${JSON.stringify(x)}`);
 }
 
+// ---- layer histograms (issue 14) ----------------------------------------------------------------
+// For the selected layer: histograms of its float weights and of its output activations over the
+// calibration samples, with the quantizer's grid (scales, zero points, the representable range as
+// the clipping range, drawable grid lines) and the share of values each grid clips. Built by the
+// core (src/core/eval/histograms.ts) in the analysis worker (src/host/histogramJob.ts); plain
+// JSON-able data (128 bin counts per histogram). Bin i covers [start + i*width, start + (i+1)*width).
+export type { ActivationHistogram, LayerHistograms, WeightHistogram } from './core/eval/histograms';
+export type { ClipShare, HistogramBins, QuantGrid } from './core/eval/histogramBins';
+import type { LayerHistograms } from './core/eval/histograms';
+
+/**
+ * The selected layer's histograms for the results panel: `running` while the job computes them,
+ * then `histograms`, or `error` (a clear sentence; also when the job was cancelled).
+ */
+export interface LayerHistogramsMessage {
+  type: 'layerHistograms';
+  node: string;
+  running: boolean;
+  histograms?: LayerHistograms;
+  error?: string;
+}
+
 // ---- graph view (issue 4) ---------------------------------------------------------------------
 // The `loaded` state carries the main graph as a compact view model built by the core
 // (src/core/graphView.ts: plain arrays, structured-clones cheaply). It is optional so a host that
