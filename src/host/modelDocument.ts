@@ -10,10 +10,11 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { GraphView } from '../core/graphView';
 import { MarkSet, unknownMarks, viewNodeNames, type MarkEdit, type Precision } from '../core/marks/marks';
-import { parseBackup, readSidecarPlan, serializeBackup, sidecarPath, writeSidecarPlan } from '../core/marks/sidecar';
+import { parseBackup, readSidecarPlan, serializeBackup, sidecarPath, writeSidecarPlan, type MarksBackup } from '../core/marks/sidecar';
 import type { ModelSummary } from '../core/summary';
 import type { TensorStats } from '../core/tensor';
 import type { MarksState, TensorValuesPage, ViewState } from '../protocol';
+import type { UnsavedMarksStore } from './unsavedMarks';
 import { ModelWorkerClient, ModelWorkerError } from './worker/modelWorkerClient';
 
 export class ModelDocument implements vscode.CustomDocument {
@@ -39,13 +40,17 @@ export class ModelDocument implements vscode.CustomDocument {
   marksProblem: string | undefined;
   private modelHash: Promise<string> | undefined;
   private readonly owned: vscode.Disposable[] = [];
+  /** Unsaved marks found in the store on open, applied as one edit once an editor shows them. */
+  private pendingRestore: Record<string, Precision> | undefined;
+  private storeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(readonly uri: vscode.Uri, backupId: string | undefined) {
+  private constructor(readonly uri: vscode.Uri, backupId: string | undefined, private readonly store: UnsavedMarksStore | undefined) {
     this.loaded = this.load(backupId);
+    if (store) this._onDidChangeMarks.event(() => this.scheduleStore());
   }
 
-  static create(uri: vscode.Uri, backupId?: string): ModelDocument {
-    return new ModelDocument(uri, backupId);
+  static create(uri: vscode.Uri, backupId?: string, store?: UnsavedMarksStore): ModelDocument {
+    return new ModelDocument(uri, backupId, store);
   }
 
   get state(): ViewState {
@@ -93,24 +98,63 @@ export class ModelDocument implements vscode.CustomDocument {
     ModelWorkerClient.prepareSpare();
   }
 
-  /** Marks from the backup when VS Code restores one, else from the sidecar recipe. */
+  /**
+   * Marks from VS Code's backup when it restores one, else from the sidecar recipe; unsaved marks
+   * kept in the store (a reload whose backup record the workbench lost) are restored as an edit.
+   */
   private async loadMarks(backupId: string | undefined): Promise<void> {
     const sidecar = await this.readSidecar();
     if (sidecar.problem) this.marksProblem = sidecar.problem;
     this.savedPlan = sidecar.plan;
     let plan = sidecar.plan;
+    let backupProblem: unknown;
     if (backupId) {
       try {
-        const backup = parseBackup(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.parse(backupId))));
-        if (backup.modelSha256 !== (await this.hash())) {
-          this.marksProblem = 'The model file changed since these unsaved marks were made; check them before saving.';
-        }
-        plan = backup.plan;
+        plan = (await this.checkedBackup(parseBackup(new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.parse(backupId)))))).plan;
+      } catch (e) {
+        backupProblem = e;
+      }
+    }
+    if (!backupId || backupProblem) {
+      try {
+        const kept = await this.store?.get(this.uri);
+        if (kept && !samePlan(kept.plan, sidecar.plan)) this.pendingRestore = (await this.checkedBackup(kept)).plan;
+        else if (backupProblem) throw backupProblem;
       } catch (e) {
         this.marksProblem = `Unsaved marks could not be restored: ${e instanceof Error ? e.message : String(e)}`;
       }
     }
     this.marks.replaceAll(plan, 'Load marks');
+  }
+
+  private async checkedBackup(backup: MarksBackup): Promise<MarksBackup> {
+    if (backup.modelSha256 !== (await this.hash())) {
+      this.marksProblem = 'The model file changed since these unsaved marks were made; check them before saving.';
+    }
+    return backup;
+  }
+
+  /**
+   * Applies unsaved marks found in the store on open, as one undoable edit (so the editor is dirty
+   * and Save, Revert and undo work). Called once an editor for this document exists.
+   */
+  restoreUnsavedMarks(): number {
+    const plan = this.pendingRestore;
+    this.pendingRestore = undefined;
+    return plan ? this.replaceMarks(plan, 'Restore unsaved marks') : 0;
+  }
+
+  /** Keeps the unsaved marks in the store (or clears it when there are none), shortly after each change. */
+  private scheduleStore(): void {
+    if (!this.store) return;
+    clearTimeout(this.storeTimer);
+    this.storeTimer = setTimeout(() => void this.writeStore(), 100);
+  }
+
+  private async writeStore(): Promise<void> {
+    if (!this.store) return;
+    if (this.hasUnsavedMarks) await this.store.put(this.uri, { version: 1, modelSha256: await this.hash(), plan: this.marks.toPlan() });
+    else await this.store.clear(this.uri);
   }
 
   private async readSidecar(): Promise<{ plan: Record<string, Precision>; text?: string; problem?: string }> {
@@ -177,6 +221,7 @@ export class ModelDocument implements vscode.CustomDocument {
   async save(): Promise<void> {
     await this.writeSidecar(this.sidecarUri);
     this.savedPlan = this.marks.toPlan();
+    this.scheduleStore();
   }
 
   /**
@@ -267,6 +312,7 @@ export class ModelDocument implements vscode.CustomDocument {
   }
 
   dispose(): void {
+    clearTimeout(this.storeTimer);
     for (const d of this.owned) d.dispose();
     this._onDidLoad.dispose();
     this._onDidEdit.dispose();

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type LayerResultsMessage, type WebviewToHost } from '../protocol';
 import { ModelDocument } from './modelDocument';
+import { UnsavedMarksStore } from './unsavedMarks';
 import { buildWebviewHtml } from './webviewHtml';
 
 export const VIEW_TYPE = 'quantlens.modelEditor';
@@ -34,11 +35,17 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   private readonly _onDidChangeActive = new vscode.EventEmitter<void>();
   readonly onDidChangeActive = this._onDidChangeActive.event;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {}
+  private readonly unsavedMarks: UnsavedMarksStore;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {
+    this.unsavedMarks = new UnsavedMarksStore(vscode.Uri.joinPath(context.storageUri ?? context.globalStorageUri, 'unsaved-marks'));
+  }
 
   static register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): ModelEditorProvider {
     const provider = new ModelEditorProvider(context, log);
     context.subscriptions.push(
+      // Closing a model's last tab ends its unsaved marks ("Don't Save"); a window reload closes no tab.
+      vscode.window.tabGroups.onDidChangeTabs((e) => provider.forgetClosed(e.closed)),
       vscode.window.registerCustomEditorProvider(VIEW_TYPE, provider, {
         supportsMultipleEditorsPerDocument: true,
         // View state is restored through getState/setState; no need to keep hidden webviews alive.
@@ -53,7 +60,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   }
 
   async openCustomDocument(uri: vscode.Uri, context: vscode.CustomDocumentOpenContext): Promise<ModelDocument> {
-    const document = ModelDocument.create(uri, context.backupId);
+    const document = ModelDocument.create(uri, context.backupId, this.unsavedMarks);
     document.onDidEdit((e) => this._onDidChangeCustomDocument.fire(e));
     document.onDidChangeMarks(() => this._onDidChangeActive.fire());
     void document.loaded.then(() => {
@@ -160,6 +167,19 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
         for (const s of subs) s.dispose();
       }),
     ];
+    // Unsaved marks the store kept across a reload become one edit now that an editor shows them.
+    void document.loaded.then(() => {
+      const restored = document.restoreUnsavedMarks();
+      if (restored) this.log.info(`Restored ${restored} unsaved mark change(s) of ${document.uri.fsPath}`);
+    });
+  }
+
+  private forgetClosed(closed: readonly vscode.Tab[]): void {
+    const open = new Set(vscode.window.tabGroups.all.flatMap((g) => g.tabs).map((t) => customUri(t)).filter((u) => u !== undefined));
+    for (const tab of closed) {
+      const uri = customUri(tab);
+      if (uri && !open.has(uri)) void this.unsavedMarks.clear(vscode.Uri.parse(uri));
+    }
   }
 
   /** Resolves once an editor of `uri` has a ready webview (or after 30 s, false). */
@@ -310,4 +330,9 @@ function safePreview(x: unknown): string {
   } catch {
     return '[unserialisable]';
   }
+}
+
+/** The model a QuantLens tab shows, as a URI string. */
+function customUri(tab: vscode.Tab): string | undefined {
+  return tab.input instanceof vscode.TabInputCustom && tab.input.viewType === VIEW_TYPE ? tab.input.uri.toString() : undefined;
 }
