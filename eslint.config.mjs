@@ -1,7 +1,8 @@
 // Lints TypeScript and enforces the three-world boundaries from the architecture:
 //   src/core   imports neither 'vscode' nor the host, the webview or the protocol's consumers;
 //   src/host   never imports the webview;
-//   webview/   imports only the protocol and plain data types, never 'vscode', core internals or Node.
+//   webview/   imports only the protocol and plain data types, never 'vscode', core internals or Node;
+//   src/shared imports nothing (neither environment nor project), so all three may use it.
 import tseslint from 'typescript-eslint';
 
 const noVscode = { name: 'vscode', message: "src/core must stay VS Code-free." };
@@ -58,6 +59,19 @@ export default tseslint.config(
         ],
       }],
       '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Code every world imports (core, host, webview): plain TypeScript, no environment.
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/shared is imported by core and the webview: no vscode.' }],
+        patterns: [
+          { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads'], message: 'src/shared also runs in the webview: no Node modules.' },
+          { group: ['**/core/**', '**/host/**', '**/webview/**', '**/protocol', '**/protocol.ts'], message: 'src/shared depends on nothing else in the project.' },
+        ],
+      }],
     },
   },
   {

@@ -7,6 +7,7 @@
 import workerSource from './layoutWorker?worker-source';
 import { LayoutEngine, type LayoutInput, type LayoutResult } from './layout';
 import type { FromLayoutWorker, ToLayoutWorker } from './layoutMessages';
+import { PendingRequests } from '../../src/shared/requests';
 
 /** A worker started (and warmed up) before any graph arrives, taken by the next LayoutClient. */
 let spare: { worker: Worker; url: string } | undefined;
@@ -42,8 +43,10 @@ export class LayoutClient {
   private worker: Worker | undefined;
   private url: string | undefined;
   private engine: LayoutEngine | undefined;
-  private seq = 0;
-  private waiting = new Map<number, { resolve: (r: LayoutResult | undefined) => void; reject: (e: Error) => void }>();
+  /** Counts layout() calls: only the newest one's result is delivered. */
+  private calls = 0;
+  /** Layouts sent to the worker, by the `seq` they carry. */
+  private readonly waiting = new PendingRequests();
   /** 'worker' or 'main-thread' (the fallback), for diagnostics and tests. */
   mode: 'worker' | 'main-thread' = 'worker';
 
@@ -68,11 +71,12 @@ export class LayoutClient {
     this.engine ??= new LayoutEngine(this.input);
     onFallback?.(why);
     // Anything in flight is re-run on the main thread (newest only).
-    const newest = Math.max(-1, ...this.waiting.keys());
-    for (const [seq, w] of this.waiting) if (seq !== newest) w.resolve(undefined);
-    const last = this.waiting.get(newest);
-    this.waiting.clear();
-    if (last && this.lastExpanded) void this.layout(this.lastExpanded).then(last.resolve, last.reject);
+    const older = this.waiting.ids();
+    const newest = older.pop();
+    for (const seq of older) this.waiting.resolve(seq, undefined);
+    if (newest === undefined) return;
+    if (!this.lastExpanded) this.waiting.resolve(newest, undefined);
+    else void this.layout(this.lastExpanded).then((r) => this.waiting.resolve(newest, r), (e: Error) => this.waiting.reject(newest, e));
   }
 
   private lastExpanded: number[] | undefined;
@@ -83,15 +87,12 @@ export class LayoutClient {
 
   private onResult(msg: FromLayoutWorker): void {
     // The worker answers the newest request it had; anything still waiting was queued after it.
-    const next = [...this.waiting.keys()].filter((s) => s > msg.seq);
+    const next = this.waiting.ids().filter((s) => s > msg.seq);
     this.inflight = next.length ? { seq: Math.min(...next), since: performance.now() } : undefined;
-    const w = this.waiting.get(msg.seq);
     // Requests older than this one were coalesced away by the worker: they resolve to nothing.
-    for (const [seq, o] of this.waiting) if (seq < msg.seq) { o.resolve(undefined); this.waiting.delete(seq); }
-    if (!w) return;
-    this.waiting.delete(msg.seq);
-    if (msg.type === 'result') w.resolve(msg.result);
-    else w.reject(new Error(msg.message));
+    for (const seq of this.waiting.ids()) if (seq < msg.seq) this.waiting.resolve(seq, undefined);
+    if (msg.type === 'result') this.waiting.resolve(msg.seq, msg.result);
+    else this.waiting.reject(msg.seq, new Error(msg.message));
   }
 
   /**
@@ -99,12 +100,12 @@ export class LayoutClient {
    * replaced this one before it finished.
    */
   layout(expanded: number[]): Promise<LayoutResult | undefined> {
-    const seq = ++this.seq;
+    const call = ++this.calls;
     this.lastExpanded = expanded;
     if (!this.worker) {
       const engine = (this.engine ??= new LayoutEngine(this.input));
       return new Promise((resolve, reject) => setTimeout(() => {
-        if (seq !== this.seq) return resolve(undefined);
+        if (call !== this.calls) return resolve(undefined);
         try {
           engine.setExpanded(expanded);
           resolve(engine.run());
@@ -117,8 +118,7 @@ export class LayoutClient {
     // by restarting the worker: a worker cannot be interrupted mid-computation. The cost is the
     // worker's layout cache, so short layouts are left to finish and be coalesced instead.
     if (this.inflight && performance.now() - this.inflight.since > CANCEL_AFTER_MS) this.cancel();
-    return new Promise((resolve, reject) => {
-      this.waiting.set(seq, { resolve, reject });
+    return this.waiting.start<LayoutResult | undefined>((seq) => {
       this.inflight ??= { seq, since: performance.now() };
       this.post({ type: 'layout', seq, expanded });
     });
@@ -128,8 +128,7 @@ export class LayoutClient {
   cancel(): void {
     if (!this.worker) return;
     this.disposeWorker();
-    for (const w of this.waiting.values()) w.resolve(undefined);
-    this.waiting.clear();
+    this.waiting.resolveAll(undefined);
     this.inflight = undefined;
     this.restarts++;
     try {
@@ -159,7 +158,6 @@ export class LayoutClient {
 
   dispose(): void {
     this.disposeWorker();
-    for (const w of this.waiting.values()) w.resolve(undefined);
-    this.waiting.clear();
+    this.waiting.resolveAll(undefined);
   }
 }

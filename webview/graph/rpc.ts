@@ -1,27 +1,20 @@
 /** Requests to the host: `{type:'request', id, method, params}` answered by one `{type:'response', id, ok|err}`. */
 import type { HostRequests, ResponseMessage, WebviewToHost } from '../../src/protocol';
+import { RequestClient } from '../../src/shared/requests';
 
 export type RequestFn = <M extends keyof HostRequests>(method: M, params: HostRequests[M]['params']) => Promise<HostRequests[M]['result']>;
 
 export class Rpc {
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly client: RequestClient<HostRequests>;
 
-  constructor(private readonly post: (m: WebviewToHost) => void) {}
+  constructor(post: (m: WebviewToHost) => void) {
+    this.client = new RequestClient<HostRequests>((req) => post({ type: 'request', ...req } as WebviewToHost), (err) => new Error(err));
+  }
 
-  readonly request: RequestFn = (method, params) =>
-    new Promise((resolve, reject) => {
-      const id = this.nextId++;
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.post({ type: 'request', id, method, params } as WebviewToHost);
-    });
+  readonly request: RequestFn = (method, params) => this.client.call(method, params);
 
   /** Settles the request a response answers; unknown ids (stale, duplicated) are ignored. */
   handle(msg: ResponseMessage): void {
-    const p = this.pending.get(msg.id);
-    if (!p) return;
-    this.pending.delete(msg.id);
-    if (typeof msg.err === 'string') p.reject(new Error(msg.err));
-    else p.resolve(msg.ok);
+    this.client.handle(msg);
   }
 }

@@ -13,6 +13,9 @@ import {
   allocQuantized, channelMinMaxKernel, entropyCandidateKl, entropyKernel, histogramBatchKernel, histogramKernel, histogramMse, minMaxKernel,
   mseSearchKernel, quantizeKernel, roundHalfEven, roundingErrorIntegral, scaleZeroPoint,
 } from './kernels';
+import { AbortError, PendingRequests } from '../../shared/requests';
+
+export { AbortError };
 
 /** The kernels a worker (or the in-thread engine) can run, by name. */
 export const KERNELS = {
@@ -91,15 +94,12 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** A kernel call waiting for, or running in, a worker; settled through the pool's pending requests. */
 interface Job {
   id: number;
   kernel: KernelName;
   args: unknown[];
   transfer: ArrayBuffer[];
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
 }
 
 interface Slot {
@@ -112,20 +112,12 @@ export interface PoolOptions {
   size?: number;
 }
 
-export class AbortError extends Error {
-  constructor(message = 'The operation was cancelled') {
-    super(message);
-    this.name = 'AbortError';
-  }
-}
-
 /** A fixed-size pool of worker threads running the kernels. Workers start on first use. */
 export class WorkerPool {
   readonly size: number;
   private readonly slots: Slot[] = [];
   private readonly queue: Job[] = [];
-  private nextId = 1;
-  private closed = false;
+  private readonly requests = new PendingRequests();
 
   constructor(opts: PoolOptions = {}) {
     const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -134,30 +126,17 @@ export class WorkerPool {
 
   /** Runs a kernel in a worker. Typed arrays in `args` are copied unless listed in `transfer`. */
   run<K extends KernelName>(kernel: K, args: KernelArgs<K>, opts: RunOptions = {}): Promise<KernelResult<K>> {
-    if (this.closed) return Promise.reject(new Error('The worker pool is closed'));
-    if (opts.signal?.aborted) return Promise.reject(new AbortError());
-    return new Promise<KernelResult<K>>((resolve, reject) => {
-      const job: Job = {
-        id: this.nextId++, kernel, args: args as unknown[], transfer: opts.transfer ?? [],
-        resolve: resolve as (v: unknown) => void, reject, signal: opts.signal,
-      };
-      if (opts.signal) {
-        job.onAbort = () => this.cancel(job);
-        opts.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.queue.push(job);
+    return this.requests.start<KernelResult<K>>((id) => {
+      this.queue.push({ id, kernel, args: args as unknown[], transfer: opts.transfer ?? [] });
       this.pump();
-    });
+    }, { signal: opts.signal, onAbandon: (id) => this.cancel(id) });
   }
 
   /** Terminates all workers; queued and running jobs are rejected. */
   async close(): Promise<void> {
-    this.closed = true;
-    for (const job of this.queue.splice(0)) this.finish(job, new Error('The worker pool was closed'));
-    await Promise.all(this.slots.splice(0).map(async (slot) => {
-      if (slot.job) this.finish(slot.job, new Error('The worker pool was closed'));
-      await slot.worker.terminate();
-    }));
+    this.queue.length = 0;
+    this.requests.close(new Error('The worker pool is closed'));
+    await Promise.all(this.slots.splice(0).map((slot) => slot.worker.terminate()));
   }
 
   private pump(): void {
@@ -174,7 +153,7 @@ export class WorkerPool {
         slot.worker.postMessage({ id: job.id, kernel: job.kernel, args: job.args }, job.transfer);
       } catch (e) {
         slot.job = null;
-        this.finish(job, e);
+        this.requests.reject(job.id, e instanceof Error ? e : new Error(String(e)));
       }
     }
   }
@@ -188,8 +167,8 @@ export class WorkerPool {
       if (!job || job.id !== msg.id) return;
       slot.job = null;
       worker.unref();
-      if (msg.ok) this.finish(job, undefined, msg.result);
-      else this.finish(job, new Error(`Worker kernel "${job.kernel}" failed: ${msg.error}`));
+      if (msg.ok) this.requests.resolve(job.id, msg.result);
+      else this.requests.reject(job.id, new Error(`Worker kernel "${job.kernel}" failed: ${msg.error}`));
       this.pump();
     });
     worker.on('error', (err) => this.replace(slot, err));
@@ -201,31 +180,25 @@ export class WorkerPool {
   }
 
   /** Drops a broken or cancelled worker, fails its job, and lets the queue continue. */
-  private replace(slot: Slot, err: unknown): void {
+  private replace(slot: Slot, err: Error): void {
     const i = this.slots.indexOf(slot);
     if (i >= 0) this.slots.splice(i, 1);
     const job = slot.job;
     slot.job = null;
     void slot.worker.terminate();
-    if (job) this.finish(job, err);
-    if (!this.closed) this.pump();
+    if (job) this.requests.reject(job.id, err);
+    if (!this.requests.closed) this.pump();
   }
 
-  private cancel(job: Job): void {
-    const qi = this.queue.indexOf(job);
+  /** A job given up by its caller (already rejected): dropped from the queue, or its worker replaced. */
+  private cancel(id: number): void {
+    const qi = this.queue.findIndex((j) => j.id === id);
     if (qi >= 0) {
       this.queue.splice(qi, 1);
-      this.finish(job, new AbortError());
       return;
     }
-    const slot = this.slots.find((s) => s.job === job);
+    const slot = this.slots.find((s) => s.job?.id === id);
     if (slot) this.replace(slot, new AbortError());
-  }
-
-  private finish(job: Job, err: unknown, result?: unknown): void {
-    if (job.signal && job.onAbort) job.signal.removeEventListener('abort', job.onAbort);
-    if (err !== undefined) job.reject(err);
-    else job.resolve(result);
   }
 }
 

@@ -10,7 +10,8 @@ import { summarize } from '../../core/summary';
 import { readConstantValues, tensorStats } from '../../core/tensor';
 import type { Constant, Model } from '../../core/model';
 import type { TensorStats } from '../../core/tensor';
-import type { ModelWorkerMethods, ModelWorkerRequest, ModelWorkerResponse } from './modelWorkerProtocol';
+import { answer, type Handlers } from '../../shared/requests';
+import type { ModelWorkerFailure, ModelWorkerMethods, ModelWorkerRequest } from './modelWorkerProtocol';
 
 let model: Model | undefined;
 const graphViews = new Map<boolean, GraphView>();
@@ -31,9 +32,7 @@ function constantOf(name: string): Constant {
   return value.constant;
 }
 
-type Handlers = { [M in keyof ModelWorkerMethods]: (p: ModelWorkerMethods[M]['params']) => Promise<ModelWorkerMethods[M]['result']> };
-
-const handlers: Handlers = {
+const handlers: Handlers<ModelWorkerMethods> = {
   async open(p) {
     const t0 = performance.now();
     model = 'path' in p ? await openModelFile(p.path) : await openModelBytes(p.bytes, p.name);
@@ -81,16 +80,11 @@ const handlers: Handlers = {
   },
 };
 
+function failure(e: unknown): ModelWorkerFailure {
+  const code = isModelError(e) ? e.code : e instanceof RequestError ? 'request' : 'internal';
+  return { message: e instanceof RequestError ? e.message : describeError(e), code };
+}
+
 parentPort?.on('message', (req: ModelWorkerRequest) => {
-  const handler = handlers[req.method] as (p: unknown) => Promise<unknown>;
-  void (async () => {
-    let res: ModelWorkerResponse;
-    try {
-      res = { id: req.id, ok: await handler(req.params) };
-    } catch (e) {
-      const code = isModelError(e) ? e.code : e instanceof RequestError ? 'request' : 'internal';
-      res = { id: req.id, err: { message: e instanceof RequestError ? e.message : describeError(e), code } };
-    }
-    parentPort?.postMessage(res);
-  })();
+  void answer(handlers, req, failure).then((res) => parentPort?.postMessage(res));
 });

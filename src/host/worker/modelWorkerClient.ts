@@ -1,7 +1,8 @@
 /** The host's end of a model worker: typed calls, and clear errors if the thread dies. */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ModelWorkerMethod, ModelWorkerMethods, ModelWorkerRequest, ModelWorkerResponse } from './modelWorkerProtocol';
+import { RequestClient, type StartOptions } from '../../shared/requests';
+import type { ModelWorkerFailure, ModelWorkerMethod, ModelWorkerMethods, ModelWorkerResponse } from './modelWorkerProtocol';
 
 /** An error from the worker, with the core's error code ('truncated', 'corrupt', ..., 'request', 'internal'). */
 export class ModelWorkerError extends Error {
@@ -12,6 +13,8 @@ export class ModelWorkerError extends Error {
 }
 
 const DEFAULT_HEAP_MB = 4096;
+/** How long a healthy worker may take to empty itself before it is ended instead of kept. */
+const RESET_TIMEOUT_MS = 5_000;
 
 export interface ModelWorkerOptions {
   /** Heap ceiling for the worker: a hostile file that makes the reader allocate hits this, not the host. */
@@ -65,9 +68,7 @@ export class ModelWorkerClient {
     void w?.terminate();
   }
 
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private nextId = 1;
-  private dead: ModelWorkerError | undefined;
+  private readonly requests: RequestClient<ModelWorkerMethods, ModelWorkerFailure>;
 
   constructor(private readonly entry = path.join(__dirname, 'modelWorker.js'), options: ModelWorkerOptions = {}) {
     const maxHeapMb = options.maxHeapMb ?? DEFAULT_HEAP_MB;
@@ -80,13 +81,9 @@ export class ModelWorkerClient {
     } else {
       this.worker = startWorker(entry, maxHeapMb);
     }
-    this.worker.on('message', (res: ModelWorkerResponse) => {
-      const p = this.pending.get(res.id);
-      if (!p) return;
-      this.pending.delete(res.id);
-      if ('err' in res) p.reject(new ModelWorkerError(res.err.message, res.err.code));
-      else p.resolve(res.ok);
-    });
+    const worker = this.worker;
+    this.requests = new RequestClient((req) => worker.postMessage(req), (err) => new ModelWorkerError(err.message, err.code));
+    this.worker.on('message', (res: ModelWorkerResponse) => this.requests.handle(res));
     this.worker.on('error', (e: Error & { code?: string }) => {
       const oom = e.code === 'ERR_WORKER_OUT_OF_MEMORY';
       this.fail(new ModelWorkerError(oom ? 'The model needs more memory than QuantLens allows for one model; it was not opened.' : `The model reader stopped: ${e.message}`, oom ? 'too-large' : 'internal'));
@@ -94,20 +91,13 @@ export class ModelWorkerClient {
     this.worker.on('exit', (code) => this.fail(new ModelWorkerError(`The model reader exited (code ${code}).`, 'internal')));
   }
 
+  /** Fails every call in flight and every later one with `e` (the first failure is the one reported). */
   private fail(e: ModelWorkerError): void {
-    this.dead ??= e;
-    for (const p of this.pending.values()) p.reject(this.dead);
-    this.pending.clear();
+    this.requests.pending.close(e);
   }
 
-  call<M extends ModelWorkerMethod>(method: M, params: ModelWorkerMethods[M]['params']): Promise<ModelWorkerMethods[M]['result']> {
-    if (this.dead) return Promise.reject(this.dead);
-    const id = this.nextId++;
-    const req: ModelWorkerRequest<M> = { id, method, params };
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage(req);
-    });
+  call<M extends ModelWorkerMethod>(method: M, params: ModelWorkerMethods[M]['params'], options?: StartOptions): Promise<ModelWorkerMethods[M]['result']> {
+    return this.requests.call(method, params, options);
   }
 
   /**
@@ -115,13 +105,14 @@ export class ModelWorkerClient {
    * replaces a spare that never read a model), else ended.
    */
   async release(): Promise<void> {
-    if (this.dead || this.pending.size || (spare?.warm ?? false)) return this.terminate();
+    const { pending } = this.requests;
+    if (pending.closed || pending.size || (spare?.warm ?? false)) return this.terminate();
     try {
-      await this.call('reset', {});
+      await this.call('reset', {}, { timeoutMs: RESET_TIMEOUT_MS });
     } catch {
       return this.terminate();
     }
-    this.dead = new ModelWorkerError('The model was closed.', 'closed');
+    this.fail(new ModelWorkerError('The model was closed.', 'closed'));
     this.worker.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
     const previous = spare;
     const worker = this.worker;

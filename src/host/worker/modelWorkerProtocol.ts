@@ -7,6 +7,7 @@ import type { GraphView } from '../../core/graphView';
 import type { ModelSummary } from '../../core/summary';
 import type { TensorStats } from '../../core/tensor';
 import type { TensorValuesPage } from '../../protocol';
+import type { AnyResult, Reply, Request } from '../../shared/requests';
 
 export interface ModelWorkerMethods {
   open: {
@@ -22,12 +23,12 @@ export interface ModelWorkerMethods {
 
 export type ModelWorkerMethod = keyof ModelWorkerMethods;
 
-export interface ModelWorkerRequest<M extends ModelWorkerMethod = ModelWorkerMethod> {
-  id: number;
-  method: M;
-  params: ModelWorkerMethods[M]['params'];
+export type ModelWorkerRequest<M extends ModelWorkerMethod = ModelWorkerMethod> = Request<ModelWorkerMethods, M>;
+
+/** A failure, with the core's error code ('truncated', 'corrupt', ..., 'request', 'internal'). */
+export interface ModelWorkerFailure {
+  message: string;
+  code: string;
 }
 
-export type ModelWorkerResponse =
-  | { id: number; ok: unknown }
-  | { id: number; err: { message: string; code: string } };
+export type ModelWorkerResponse = Reply<AnyResult<ModelWorkerMethods>, ModelWorkerFailure>;
