@@ -205,9 +205,13 @@ export async function quantizeCommand(
     for (const n of w) log.warn(n);
     const notes = w.length === 1 ? ` ${w[0]}` : w.length ? ` ${w.length} warnings: see the QuantLens output.` : info.length ? ` ${info.join(' ')}` : '';
     const text = `QuantLens: ${describe(summary)}${describeCheck(summary.check)}${planNote}${notes}`;
+    const openResult = () => vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor', vscode.ViewColumn.Beside);
+    // A run the user started from the palette or a menu (they chose where to write) opens its
+    // result beside the source; callers that name the output (recipes' CodeLens, the API) decide.
+    if (!args.out && vscode.workspace.getConfiguration('quantlens.quantize').get<boolean>('openResult', true)) void openResult();
     const shown = w.length ? vscode.window.showWarningMessage(text, 'Open', 'Show Warnings') : vscode.window.showInformationMessage(text, 'Open');
     void shown.then((choice) => {
-      if (choice === 'Open') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(summary.output), 'quantlens.modelEditor', vscode.ViewColumn.Beside);
+      if (choice === 'Open') void openResult();
       if (choice === 'Show Warnings') log.show(true);
     });
     return summary;

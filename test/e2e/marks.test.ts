@@ -2,7 +2,8 @@
  * Marking layers as a new user does, in a real VS Code (code-server in Chromium): open mnist-12.onnx,
  * mark its convolutions int16 from the command palette, see the plan in the status bar and the
  * editor turn dirty, undo and redo with the keyboard, save (the sidecar recipe is written, the model
- * is byte-identical), an unsaved mark backed up for hot exit, and marking from the graph itself.
+ * is byte-identical), an unsaved mark restored after a window reload, Don't Save, marking from the
+ * graph itself, the recipe's hover, and quantizing from the palette with the marks.
  *   node --import tsx --test test/e2e/marks.test.ts
  * Screenshots of each step go to test-results/e2e-marks-*.png.
  */
@@ -255,5 +256,48 @@ describe('marking layers in code-server', () => {
     await waitUntil('the unsaved-marks entry to be cleared', page, async () => (await kept(true, 'fp16')) === undefined);
     await openModel(page);
     await waitUntil('the reopened editor to show only the saved plan', page, async () => (await planStatus(page)) === 'QuantLens plan: int16 ×2' && !(await tabDirty(page)), 60_000);
+  });
+
+  step('recipe: hovering Convolution110 in mnist-12.quantlens.json shows its op type and planned precision', async (page) => {
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: RECIPE });
+    await row.first().dblclick();
+    const name = page.locator('.monaco-editor .view-lines span', { hasText: /^"?Convolution110"?$/ }).first();
+    await name.waitFor({ state: 'visible', timeout: 30_000 });
+    const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: 'planned precision' });
+    await waitUntil('the recipe hover', page, async () => {
+      const box = await name.boundingBox();
+      if (!box) return false;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height + 40); // away, then back: a fresh hover
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.waitForTimeout(1_500);
+      return (await hover.count()) > 0 && hover.first().isVisible();
+    }, 60_000);
+    const text = (await hover.first().textContent()) ?? '';
+    assert.match(text, /Convolution110/);
+    assert.match(text, /· Conv(?!olution)/);
+    assert.match(text, /planned precision: int16/);
+  });
+
+  step('Quantize Model… from the palette with the sample data: the result opens beside, with int16 Q/DQ around Convolution110', async (page) => {
+    await page.locator('.tab', { hasText: MODEL }).first().click();
+    const out = path.join(workspace, 'mnist-12.int8.onnx');
+    await palette(page, 'QuantLens: Quantize Model', ['Static int8', 'Choose calibration data']);
+    // VS Code's simple file dialog (files.simpleDialog.enable): type the path, accept.
+    const input = page.locator('.quick-input-widget input');
+    await waitUntil('the open dialog', page, async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'));
+    await input.fill(path.join(workspace, IMAGES));
+    await page.waitForTimeout(300);
+    await input.press('Enter');
+    await waitUntil('the save dialog proposing mnist-12.int8.onnx', page, async () => (await input.inputValue()).endsWith('mnist-12.int8.onnx'));
+    await input.press('Enter');
+    // The result opens beside the source by itself (quantlens.quantize.openResult).
+    const { frame } = await waitInFrames(page, '[data-testid="graph-view"][data-ready="true"] h1[title="mnist-12.int8.onnx"]', 180_000);
+    assert.ok(fs.existsSync(out), 'the quantized model is written beside the source');
+    // The activation tensor Convolution110 reads is quantized to int16 (the mark), shown as such.
+    await frame.fill('[data-testid="graph-search"]', 'Pooling66_Output_0_q');
+    await frame.press('[data-testid="graph-search"]', 'Enter');
+    const dtype = await waitUntil('the int16 tensor in the properties', page, async () =>
+      frame.evaluate(() => document.querySelector('[data-testid="prop-inputs"] tr[data-name="Pooling66_Output_0_q"], [data-testid="prop-outputs"] tr[data-name="Pooling66_Output_0_q"]')?.getAttribute('data-dtype')));
+    assert.equal(dtype, 'int16');
   });
 });
