@@ -65,3 +65,16 @@ export function renderProperties(props: HTMLElement, g: GraphView, s: Selection,
     constants.length ? h('div', { 'data-testid': 'prop-constants' }, ...constants.map((t) => renderConstant(g.tensors[t], request, t === biggest))) : null,
   ));
 }
+
+/** The panel itself: its element, and the content for a selection with the node's precision control under the op line. */
+export class PropertiesPanel {
+  readonly element: HTMLElement = h('section', { class: 'qlg-props', 'aria-label': 'Properties', 'data-testid': 'graph-properties' },
+    h('p', { class: 'qlg-muted' }, 'Select a node to see its properties.'));
+
+  constructor(private readonly g: GraphView, private readonly request: RequestFn | undefined) {}
+
+  show(s: Selection, control: HTMLElement | null): void {
+    renderProperties(this.element, this.g, s, this.request);
+    if (control) this.element.querySelector('[data-testid="prop-op"]')?.after(control);
+  }
+}
