@@ -5,6 +5,7 @@
  */
 import type { AutotuneResult } from '../../core/eval/autotune';
 import type { EvaluationReport } from '../../core/eval/evaluate';
+import type { LayerHistograms, LayerHistogramsOptions } from '../../core/eval/histograms';
 import type { RobustnessReport } from '../../core/eval/robustness';
 import type { LayerSensitivity, SensitivityReport } from '../../core/eval/sensitivity';
 import type { Recipe } from '../../core/quant/recipe';
@@ -23,7 +24,11 @@ export type AnalysisJob =
   | ({ type: 'start'; kind: 'layers'; float: string; quantized: string } & DataJob)
   | { type: 'start'; kind: 'import'; model: string; file: string }
   | ({ type: 'start'; kind: 'autotune'; model: string; budget: string; cost: 'size' | 'bops'; cacheDir: string } & DataJob)
-  | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string };
+  | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string }
+  | { type: 'start'; kind: 'histograms'; model: string; node: string; options: HistogramJobOptions };
+
+/** What of the histogram options crosses to the thread (the signal and callbacks stay behind). */
+export type HistogramJobOptions = Omit<LayerHistogramsOptions, 'signal' | 'onProgress'>;
 
 export type SensitivityJob = Extract<AnalysisJob, { kind: 'sensitivity' }>;
 
@@ -37,7 +42,8 @@ export type AnalysisResult =
   | { kind: 'layers'; results: ResultsReport; markdown: string }
   | { kind: 'import'; results: ResultsReport }
   | { kind: 'autotune'; result: AutotuneResult }
-  | { kind: 'export'; notes: string[] };
+  | { kind: 'export'; notes: string[] }
+  | { kind: 'histograms'; histograms: LayerHistograms };
 
 export type AnalysisJobToHost =
   | { type: 'progress'; done: number; total: number; label: string }

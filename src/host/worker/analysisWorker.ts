@@ -1,8 +1,8 @@
 /**
  * Entry of an analysis job thread (bundled as dist/analysisWorker.js): runs the core's per-layer
- * sensitivity, evaluation, robustness check or report export off the extension host's thread,
- * streams progress (and each layer as it is measured), and cancels on request (the core leaves no
- * temporary model and no partial cache entry behind).
+ * sensitivity, evaluation, robustness check, layer histograms or report export off the extension
+ * host's thread, streams progress (and each layer as it is measured), and cancels on request (the
+ * core leaves no temporary model and no partial cache entry behind).
  */
 import { parentPort } from 'node:worker_threads';
 import { describeError } from '../../core/errors';
@@ -11,6 +11,7 @@ import { evaluateModels } from '../../core/eval/evaluate';
 import { robustness } from '../../core/eval/robustness';
 import { sensitivity } from '../../core/eval/sensitivity';
 import { layerErrors } from '../../core/eval/layers';
+import { layerHistograms } from '../../core/eval/histograms';
 import { openModelFile } from '../../core/open';
 import { exportReport, fromEvaluation, fromLayers, fromSensitivity, importResultsFile, mergeReports, renderReport } from '../../core/report';
 import { robustnessMarkdown } from '../../core/report/write/robustness';
@@ -62,6 +63,11 @@ async function run(job: AnalysisJob): Promise<AnalysisResult> {
     }
     case 'import':
       return { kind: 'import', results: importResultsFile(job.file, await openModelFile(job.model)) };
+    case 'histograms':
+      return {
+        kind: 'histograms',
+        histograms: await layerHistograms(job.model, job.node, { ...job.options, signal, onProgress: (p) => post({ type: 'progress', ...p }) }),
+      };
     case 'export': {
       const merged = job.reports.length === 1 ? job.reports[0]! : mergeReports(job.reports, job.title);
       return { kind: 'export', notes: (await exportReport(merged, job.format, job.file)).notes };
