@@ -11,9 +11,10 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import { zipSync } from 'fflate';
-import {
-  batchSamples, openCalibrationData, syntheticData, SYNTHETIC_WARNING, type LoadOptions,
-} from '../../src/core/data/loader';
+import { openCalibrationData } from '../../src/core/data/loader';
+import { batchSamples } from '../../src/core/data/batch';
+import { syntheticData, SYNTHETIC_WARNING } from '../../src/core/data/synthetic';
+import type { LoadOptions } from '../../src/core/data/options';
 import { encodeNpy, parseNpy, parseNpz } from '../../src/core/data/npy';
 import { prefetch } from '../../src/core/data/prefetch';
 import { decodeTensorProto } from '../../src/core/data/tensorproto';

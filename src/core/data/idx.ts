@@ -5,6 +5,7 @@
  */
 import type { DType } from '../model';
 import { DataError } from './errors';
+import { singleArrayRecord, type DataRecord, type FormatAdapter } from './format';
 import { arrayFromBytes, elementCountOf, elementSize, type SampleTensor } from './tensor';
 import { isGzipFile, openFileSource, openGzipSource, type ByteSource } from './bytes';
 
@@ -87,3 +88,23 @@ export async function readIdx(file: string): Promise<SampleTensor> {
     await r.close();
   }
 }
+
+/** An IDX file (plain or gzip): one array, read one item at a time. */
+export const idxFormat: FormatAdapter = {
+  name: 'idx',
+  fileName: /(-idx\d+-u?byte|\.idx\d*(-u?byte)?)(\.gz)?$/i,
+  // gzip is taken for IDX (MNIST ships gzipped); otherwise two zero bytes and a known type
+  sniff: (b) => (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) || (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] in IDX_TYPES),
+  async *open(file): AsyncGenerator<DataRecord> {
+    const r = await openIdx(file);
+    try {
+      const { dtype, shape } = r.header;
+      yield singleArrayRecord(file, {
+        dtype, shape, length: elementCountOf(shape), where: file,
+        read: async (from, count) => (await r.readItems(from, count)).data,
+      });
+    } finally {
+      await r.close();
+    }
+  },
+};

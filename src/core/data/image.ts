@@ -11,9 +11,11 @@
 import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { Dim } from '../model';
+import { readWholeFile } from './bytes';
 import { DataError } from './errors';
+import { singleArrayRecord, type DataRecord, type FormatAdapter } from './format';
 import { resizeBilinearPil } from './resample';
-import { dimsText, type InputSpec } from './tensor';
+import { dimsText, elementCountOf, type InputSpec, type TensorArray } from './tensor';
 
 export interface RgbaImage {
   width: number;
@@ -228,3 +230,41 @@ export function preprocessImage(img: RgbaImage, p: ResolvedImagePreprocess, wher
   }
   return { shape: p.layout === 'NCHW' ? [1, C, h, w] : [1, h, w, C], data: out };
 }
+
+/**
+ * A JPEG or PNG file: one sample for the single input, pre-processed as `ctx.imagePre` says.
+ * When the output size is known in advance the image is decoded only when its sample is read.
+ */
+export const imageFormat: FormatAdapter = {
+  name: 'image',
+  fileName: /\.(jpe?g|png)$/i,
+  sniff: (b) => isImageBytes(b) !== null,
+  async *open(file, ctx): AsyncGenerator<DataRecord> {
+    const pre = ctx.imagePre!;
+    const input = ctx.opts.inputs[0];
+    const toU8 = input.dtype === 'uint8';
+    if (toU8 && (pre.scale !== '0-255' || pre.mean.some((m) => m !== 0) || pre.std.some((s) => s !== 1))) {
+      throw new DataError('dtype-mismatch', `Input "${input.name}" is uint8: images feed it as 0-255 pixels, without mean/std (set image.scale to "0-255")`, { input: input.name });
+    }
+    const decode = async () => preprocessImage(decodeImage(await readWholeFile(file, ctx.maxBytes), file), pre, file);
+    const convert = (d: Float32Array): TensorArray => {
+      if (!toU8) return d;
+      const out = new Uint8Array(d.length);
+      for (let i = 0; i < d.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(d[i])));
+      return out;
+    };
+    let shape: number[];
+    let eager: TensorArray | undefined;
+    if (pre.outHeight !== undefined) {
+      shape = pre.layout === 'NCHW' ? [1, pre.channels, pre.outHeight, pre.outWidth!] : [1, pre.outHeight, pre.outWidth!, pre.channels];
+    } else {
+      const r = await decode();
+      shape = r.shape;
+      eager = convert(r.data);
+    }
+    yield singleArrayRecord(file, {
+      dtype: toU8 ? 'uint8' : 'float32', shape, length: elementCountOf(shape), where: file,
+      read: async () => eager ?? convert((await decode()).data),
+    });
+  },
+};

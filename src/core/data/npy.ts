@@ -7,8 +7,11 @@
  * then the raw elements.
  */
 import { unzipSync } from 'fflate';
+import * as path from 'node:path';
 import type { DType } from '../model';
+import { openFileSource, readWholeFile } from './bytes';
 import { DataError } from './errors';
+import { memoryRef, singleArrayRecord, type ArrayRef, type DataRecord, type FormatAdapter } from './format';
 import { allocArray, arrayFromBytes, arrayToBytes, elementCountOf, elementSize, type SampleTensor, type TensorArray } from './tensor';
 
 export interface NpyHeader {
@@ -169,3 +172,59 @@ export function parseNpz(bytes: Uint8Array, where = '.npz file', maxBytes = 1 <<
   }
   return out;
 }
+
+/**
+ * A .npy file: one array named after the file, read one stack item at a time (Fortran-order
+ * arrays are read whole and reordered).
+ */
+export const npyFormat: FormatAdapter = {
+  name: 'npy',
+  fileName: /\.npy$/i,
+  sniff: isNpy,
+  oneInputPerFile: true,
+  async *open(file, ctx): AsyncGenerator<DataRecord> {
+    const src = await openFileSource(file);
+    try {
+      const head = await src.read(0, Math.min(12, src.size ?? 12));
+      const hsize = npyHeaderSize(head, file);
+      const h = parseNpyHeader(await src.read(0, Math.min(hsize, src.size ?? hsize)), file);
+      if ((src.size ?? 0) < h.dataOffset + h.dataLength) {
+        throw new DataError('bad-file', `${file} is truncated: shape (${h.shape.join(', ')}) needs ${h.dataLength} bytes of ${h.dtype} data, the file has ${(src.size ?? 0) - h.dataOffset}`, { file });
+      }
+      let ref: ArrayRef;
+      if (h.fortranOrder && h.shape.length > 1) {
+        if (h.dataLength > ctx.maxBytes) throw new DataError('too-large', `${file}: a Fortran-order array is read whole and is above the ${ctx.maxBytes}-byte limit`, { file });
+        const data = fortranToC(arrayFromBytes(h.dtype, await src.read(h.dataOffset, h.dataLength), h.littleEndian), h.dtype, h.shape);
+        ref = memoryRef({ dtype: h.dtype, shape: h.shape, data }, file);
+      } else {
+        const size = elementSize(h.dtype);
+        const itemBytes = (h.shape.length ? elementCountOf(h.shape.slice(1)) : 1) * size;
+        ref = {
+          dtype: h.dtype, shape: h.shape, length: h.dataLength / size, where: file,
+          read: async (from, count) => arrayFromBytes(h.dtype, await src.read(h.dataOffset + from * itemBytes, count * itemBytes), h.littleEndian),
+        };
+      }
+      yield singleArrayRecord(file, ref, path.basename(file, path.extname(file)));
+    } finally {
+      await src.close();
+    }
+  },
+};
+
+/** A .npz file: one record of all its arrays, by member name and in archive order. */
+export const npzFormat: FormatAdapter = {
+  name: 'npz',
+  fileName: /\.npz$/i,
+  sniff: (b) => b[0] === 0x50 && b[1] === 0x4b,
+  async *open(file, ctx): AsyncGenerator<DataRecord> {
+    const arrays = parseNpz(await readWholeFile(file, ctx.maxBytes), file, ctx.maxBytes);
+    const named = new Map<string, ArrayRef>();
+    const positional: ArrayRef[] = [];
+    for (const [k, t] of arrays) {
+      const ref = memoryRef(t, `${file}:${k}`);
+      named.set(k, ref);
+      positional.push(ref);
+    }
+    yield { where: file, named, positional };
+  },
+};

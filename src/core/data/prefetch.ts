@@ -2,7 +2,7 @@
  * Reading calibration data ahead of its consumer: the file is opened and the first samples are
  * decoded while the caller does other work (pre-processing the model), instead of after it.
  */
-import type { CalibrationData } from './loader';
+import type { CalibrationData } from './options';
 import type { Sample } from './tensor';
 
 export interface PrefetchedData extends CalibrationData {

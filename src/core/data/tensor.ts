@@ -181,7 +181,8 @@ const INT_RANGE: Partial<Record<DType, [number, number]>> = {
 /** Element types whose typed-array values are not the numbers they stand for (or are bigints). */
 const NOT_PLAIN_NUMBERS = new Set<DType>(['float16', 'bfloat16', 'int64', 'uint64']);
 
-function isFloat(d: DType): boolean {
+/** Floating-point element types (float32, float64, float16, bfloat16). */
+export function isFloatType(d: DType): boolean {
   return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 }
 
@@ -218,10 +219,10 @@ function mismatch(from: DType, to: DType, o: ConvertOptions, why: string): DataE
  * -> bool only for 0/1. Same type returns the input array.
  */
 export function convertArray(data: TensorArray, from: DType, to: DType, opts: ConvertOptions = {}): TensorArray {
-  const byteScale = opts.scale === '0-1' && (from === 'uint8') && isFloat(to) ? 1 / 255 : 1;
+  const byteScale = opts.scale === '0-1' && (from === 'uint8') && isFloatType(to) ? 1 / 255 : 1;
   if (from === to && byteScale === 1) return data;
   const n = data.length;
-  if (isFloat(to)) {
+  if (isFloatType(to)) {
     if (!isSampleDType(from)) throw mismatch(from, to, opts, 'unsupported element type');
     const out = allocArray(to, n);
     if ((to === 'float32' || to === 'float64') && !NOT_PLAIN_NUMBERS.has(from)) {
@@ -238,7 +239,7 @@ export function convertArray(data: TensorArray, from: DType, to: DType, opts: Co
     }
     return out;
   }
-  if (isFloat(from)) throw mismatch(from, to, opts, 'floating-point data cannot feed an integer input');
+  if (isFloatType(from)) throw mismatch(from, to, opts, 'floating-point data cannot feed an integer input');
   const out = allocArray(to, n);
   if (to === 'int64' || to === 'uint64') {
     const lo = to === 'uint64' ? 0n : -(2n ** 63n);
@@ -273,10 +274,10 @@ export function arrayFromNumbers(values: ArrayLike<number | boolean>, dtype: DTy
   for (let i = 0; i < n; i++) {
     let v = values[i];
     if (typeof v === 'boolean') v = v ? 1 : 0;
-    if (typeof v !== 'number' || Number.isNaN(v) && !isFloat(dtype)) throw bad(i, 'is not a number');
+    if (typeof v !== 'number' || Number.isNaN(v) && !isFloatType(dtype)) throw bad(i, 'is not a number');
     if (dtype === 'float16') out[i] = floatToHalf(v);
     else if (dtype === 'bfloat16') out[i] = floatToBfloat16(v);
-    else if (isFloat(dtype)) out[i] = v;
+    else if (isFloatType(dtype)) out[i] = v;
     else {
       if (!Number.isInteger(v)) throw bad(i, 'is not an integer');
       if (dtype === 'int64' || dtype === 'uint64') {

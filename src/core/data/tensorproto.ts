@@ -7,7 +7,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Reader } from 'protobufjs/minimal';
 import type { DType } from '../model';
+import { readWholeFile } from './bytes';
 import { DataError } from './errors';
+import { memoryRef, singleArrayRecord, type DataRecord, type FormatAdapter } from './format';
 import { allocArray, arrayFromBytes, elementCountOf, type TensorArray } from './tensor';
 
 /** ONNX TensorProto.DataType -> dtype. */
@@ -209,3 +211,17 @@ function readExternal(ext: Record<string, string>, file: string | undefined, whe
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/** An ONNX TensorProto .pb file: one array, named by the tensor's name when it has one. */
+export const pbFormat: FormatAdapter = {
+  name: 'pb',
+  fileName: /\.pb$/i,
+  oneInputPerFile: true,
+  async *open(file, ctx): AsyncGenerator<DataRecord> {
+    const t = decodeTensorProto(await readWholeFile(file, ctx.maxBytes), file);
+    if (t.dtype === 'int4' || t.dtype === 'uint4') {
+      throw new DataError('unsupported', `${file}: ${t.dtype} tensors are not supported as model inputs`, { file });
+    }
+    yield singleArrayRecord(file, memoryRef({ dtype: t.dtype, shape: t.shape, data: t.data }, file), t.name || undefined);
+  },
+};

@@ -7,9 +7,13 @@
  * nesting gives the shape) or {"shape": [...], "data": [flat numbers]}; {"dtype": ...} is
  * accepted and checked. JSON Lines: one sample per line. CSV: one sample per row, a flat list
  * of numbers for the single input (a first row that is not all numbers is a header).
+ * The adapters are in json.ts and csv.ts; this module parses and turns text values into records.
  */
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
 import type { DType } from '../model';
 import { DataError } from './errors';
+import type { ArrayRef, DataRecord } from './format';
 import { elementCountOf } from './tensor';
 
 /** A value from text: flat numbers, with a shape when the text gave one. */
@@ -133,4 +137,37 @@ export function csvNumbers(fields: string[]): number[] | null {
     out.push(v);
   }
   return out;
+}
+
+function textRef(a: TextArray, where: string): ArrayRef {
+  const item = a.shape && a.shape.length ? elementCountOf(a.shape.slice(1)) : 1;
+  return {
+    dtype: a.dtype ?? 'float64', untyped: true, shape: a.shape, length: a.values.length, where,
+    read: async (from, count) => (a.shape && a.shape.length === 0 ? a.values : a.values.slice(from * item, (from + count) * item)),
+  };
+}
+
+/** A text sample as a record whose arrays take the input's element type. */
+export function textRecord(s: TextSample, where: string): DataRecord {
+  const named = new Map<string, ArrayRef>();
+  for (const [k, v] of s.named) named.set(k, textRef(v, `${where} "${k}"`));
+  return { where, named, positional: s.positional.map((p) => textRef(p, where)) };
+}
+
+/** The lines of a text file, numbered from 1, streamed. */
+export async function* textLines(file: string): AsyncGenerator<{ n: number; line: string }> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8' });
+  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of rl) {
+      n++;
+      yield { n, line };
+    }
+  } catch (e) {
+    throw new DataError('io', `Cannot read ${file}: ${(e as Error).message}`, { file, cause: e });
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
 }
