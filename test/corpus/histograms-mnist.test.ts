@@ -171,3 +171,25 @@ test('MNIST quantized model given: MaxPool shares its input\'s grid; fused and f
   await assert.rejects(layerHistograms(SAMPLE_MODEL, 'Times212_reshape1', { quantized: qPath, data: DATA, limit: 10 }), /folded into constants/);
   await assert.rejects(layerHistograms(SAMPLE_MODEL, 'NoSuchNode', { quantized: qPath, data: DATA, limit: 10 }), /no node named 'NoSuchNode'/);
 });
+
+test('MNIST ReLU114 (recipe, percentile 99.9): the grid is the quantizer\'s, its range cuts the tail, and the clipped share is counted independently', async () => {
+  const recipe: Recipe = { version: 1, mode: 'static', calibration: { data: DATA, limit: 20, method: 'percentile', percentile: 99.9 } };
+  const r = await layerHistograms(SAMPLE_MODEL, 'ReLU114', { recipe });
+  const act = r.activation;
+  const qPath = path.join(tmp, 'mnist-percentile.onnx');
+  await quantizeModel(SAMPLE_MODEL, qPath, { recipe });
+  const q = await quantizerOf(qPath, 'ReLU114_Output_0');
+  const grid = act.grid!;
+  assert.deepEqual([grid.scales[0], grid.zeroPoints[0], grid.dtype], [q.scale, q.zeroPoint, q.dtype]);
+  assert.equal(act.calibrated?.method, 'percentile');
+  const cal = await dump(await openModelFile(SAMPLE_MODEL), 'ReLU114_Output_0', await images(DATA, 0, 20));
+  const e = extremes(cal);
+  assert.ok(act.calibrated!.max < e.max && grid.high < e.max, `the 99.9th percentile (${act.calibrated!.max}) is below the largest value (${e.max})`);
+  const n = clipped(cal, q.scale, q.zeroPoint, grid.qmin, grid.qmax);
+  assert.ok(n > 0);
+  assert.ok(Math.abs(act.saturation!.below + act.saturation!.above - n) <= 2, `clips ${act.saturation!.above}, independently ${n}`);
+  // the bins reach past the grid to the largest value, and the clipping edge falls inside them
+  assert.ok(act.histogram.start + act.histogram.counts.length * act.histogram.width >= e.max * (1 - 1e-6));
+  assert.ok(binsMoved(act.histogram, cal) <= 1e-4 * act.histogram.values);
+  console.log(`ReLU114 percentile: range ${act.calibrated!.min} .. ${act.calibrated!.max} of values up to ${e.max}; clips ${(100 * act.saturation!.share).toFixed(3)} % (${n} values independently)`);
+});
