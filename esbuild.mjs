@@ -80,7 +80,8 @@ const builds = [
   },
   {
     ...common,
-    entryPoints: { webview: 'webview/main.ts' },
+    // The results panel (webview/results): its own page, vega drawing SVG through vega-interpreter.
+    entryPoints: { webview: 'webview/main.ts', results: 'webview/results/main.ts' },
     outdir: out,
     platform: 'browser',
     format: 'iife',

@@ -323,3 +323,133 @@ export interface LayerHistogramsMessage {
 export type { GraphView, GvEdge, GvGroup, GvNode, GvNodeKind, GvQuant, GvTensor } from './core/graphView';
 export type { TensorStats } from './core/tensor';
 export type { IoSummary, ModelSummary } from './core/summary';
+
+// ---- results panel (issue 14) -----------------------------------------------------------------
+// A webview panel per model, beside the graph (src/host/resultsPanel.ts, webview/results/): float
+// against quantized, per-layer bars, the autotune Pareto curve and the robustness curves. It has
+// its own message unions; the host checks every message from it with parseResultsPanelMessage.
+export type { EvaluationSummary, MetricDelta, ModelRun } from './core/report/model';
+import type { EvaluationSummary } from './core/report/model';
+
+/** A per-layer metric as the panel names and sorts it. */
+export interface ResultsMetricInfo {
+  key: string;
+  label: string;
+  /** Which end is bad: bars sort worst first. */
+  worse: 'low' | 'high';
+}
+
+export interface ResultsLayer {
+  /** The node's name in the graph. */
+  node: string;
+  opType?: string;
+  metrics: Record<string, number>;
+}
+
+/** The newest per-layer results of the model (a sensitivity run, a layer comparison, an import). */
+export interface ResultsLayerSet {
+  source: string;
+  /** True while an analysis is still streaming layers in. */
+  running: boolean;
+  metrics: ResultsMetricInfo[];
+  /** The metric the bars show first. */
+  metric: string;
+  layers: ResultsLayer[];
+}
+
+/** One measured plan of the mixed-precision search. */
+export interface ParetoPointView {
+  x: number;
+  y: number;
+  label: string;
+  /** The layers the plan keeps above int8 (graph names). */
+  nodes: string[];
+  pareto: boolean;
+  met: boolean;
+  chosen: boolean;
+}
+
+export interface ParetoView {
+  x: string;
+  y: string;
+  budget: string;
+  points: ParetoPointView[];
+}
+
+export interface RobustnessPointView {
+  kind: string;
+  level: number;
+  model: 'float' | 'quantized';
+  value: number;
+  fragile: boolean;
+}
+
+export interface RobustnessView {
+  /** What `value` is: 'top-1 accuracy', 'MSE' or 'top-1 agreement' (no labels). */
+  metric: string;
+  threshold: number;
+  samples: number;
+  points: RobustnessPointView[];
+}
+
+/** Everything the panel shows; sections without results are absent. */
+export interface ResultsPanelState {
+  fileName: string;
+  /** Grows with every state the host sends: the panel drops older ones. */
+  revision: number;
+  evaluation?: EvaluationSummary;
+  layers?: ResultsLayerSet;
+  pareto?: ParetoView;
+  robustness?: RobustnessView;
+  /** The nodes selected in the model's graph. */
+  selected: string[];
+}
+
+export interface ResultsStateMessage {
+  type: 'resultsState';
+  state: ResultsPanelState;
+}
+
+/** The graph's selection changed: the panel highlights those layers. */
+export interface ResultsSelectionMessage {
+  type: 'resultsSelection';
+  nodes: string[];
+}
+
+export type HostToResultsPanel = ResultsStateMessage | ResultsSelectionMessage;
+
+/** A bar, a Pareto point or a row of the layer table was chosen: select these layers in the graph. */
+export interface SelectLayersMessage {
+  type: 'selectLayers';
+  nodes: string[];
+}
+
+/** The panel drew state `revision`: `bars` per-layer bars are on screen (the host's tests wait for it). */
+export interface ResultsRenderedMessage {
+  type: 'resultsRendered';
+  revision: number;
+  bars: number;
+}
+
+export type ResultsPanelToHost = ReadyMessage | SelectLayersMessage | ResultsRenderedMessage | WebviewLogMessage;
+
+/** Checks a message from the results panel; undefined for anything malformed (logged and dropped). */
+export function parseResultsPanelMessage(raw: unknown): ResultsPanelToHost | undefined {
+  if (!isRecord(raw) || typeof raw.type !== 'string') return undefined;
+  switch (raw.type) {
+    case 'ready':
+    case 'log': {
+      const m = parseWebviewMessage(raw);
+      return m?.type === 'ready' || m?.type === 'log' ? m : undefined;
+    }
+    case 'selectLayers':
+      return hasOnlyKeys(raw, ['type', 'nodes']) && isNodeList(raw.nodes) && raw.nodes.length > 0 ? { type: 'selectLayers', nodes: raw.nodes } : undefined;
+    case 'resultsRendered': {
+      const { revision, bars } = raw;
+      if (!hasOnlyKeys(raw, ['type', 'revision', 'bars']) || !Number.isSafeInteger(revision) || !Number.isSafeInteger(bars) || (bars as number) < 0) return undefined;
+      return { type: 'resultsRendered', revision: revision as number, bars: bars as number };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -19,6 +19,7 @@ import { quantizeRefusal } from './commandsChecks';
 import { modelSummaryFor } from './commandsContext';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import type { NodeInsight } from './recipeLanguage';
+import { resultsFeed } from './resultsPanelFeed';
 import type { AnalysisJob, AnalysisJobToHost, AnalysisResult } from './worker/analysisJobProtocol';
 import { runWorkerJob } from './workerJob';
 
@@ -34,6 +35,7 @@ export function keepReport(model: vscode.Uri, kind: string, r: ResultsReport): v
   const m = reports.get(model.toString()) ?? new Map<string, ResultsReport>();
   m.set(kind, r);
   reports.set(model.toString(), m);
+  resultsFeed.report(model, kind, r);
 }
 export function reportsOf(model: vscode.Uri): ResultsReport[] {
   return [...(reports.get(model.toString())?.values() ?? [])];
@@ -160,6 +162,7 @@ async function runSensitivity(
   const send = (done: boolean): LayerResultsMessage => {
     const message: LayerResultsMessage = { type: 'layerResults', run, source: 'sensitivity', metric: 'sensitivity', results: [...results.values()], done };
     provider.postToDocument(model, message);
+    resultsFeed.stream(model, message);
     return message;
   };
   // Layers arrive one by one; the graph is told at most every 100 ms.

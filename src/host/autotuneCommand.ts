@@ -11,6 +11,7 @@ import { parseBudget } from '../core/eval/budget';
 import { emptyReport } from '../core/report/model';
 import { keepReport, runAnalysisJob } from './analysisCommands';
 import type { ModelEditorProvider } from './modelEditorProvider';
+import { resultsFeed } from './resultsPanelFeed';
 
 export interface AutotuneArgs {
   data?: string;
@@ -80,6 +81,7 @@ async function autoMixedPrecision(
     report.models = { float: name };
     report.curves.push({ title: `Autotune: cost (${r.cost}) against ${r.primary}`, x: `cost (${r.cost})`, y: r.primary, points: r.points.map((p) => ({ x: p.cost, y: p.values[r.primary as keyof typeof p.values] as number, label: p.label })) });
     keepReport(model, 'autotune', report);
+    resultsFeed.autotune(model, r);
     const held = Object.entries(r.heldOut.values).map(([k, v]) => `${k} ${Number(v).toFixed(2)}`).join(', ');
     const line = r.met
       ? `QuantLens: ${r.keptAboveInt8} of ${r.quantizedOps} layers kept above int8 meets "${budget}" (held out: ${held}${r.heldOut.met ? '' : ', NOT met on held-out data'}); ${n} marks changed, undo with Ctrl+Z.`

@@ -14,6 +14,7 @@ import { registerReportCommands } from './reportCommands';
 import { registerRecipeLanguage } from './recipeLanguage';
 import { openSample } from './sampleCommand';
 import { RecipeModels } from './recipeModels';
+import { ResultsPanels, type ResultsPanelInfo } from './resultsPanel';
 import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
 import { ModelWorkerClient } from './worker/modelWorkerClient';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
@@ -26,6 +27,12 @@ export interface QuantLensApi {
   layerResultsOf(uri: string): Promise<LayerResultsMessage | undefined>;
   /** The precision marks of an open model (by URI string): the plan and marks naming unknown nodes. */
   marksOf(uri: string): { plan: Record<string, string>; unknown: string[]; unsaved: boolean } | undefined;
+  /** The model's results panel, if open: the state it was sent and what it drew. */
+  resultsPanelOf(uri: string): ResultsPanelInfo | undefined;
+  /** Handles a message as if the model's results panel had posted it (tests; validated like any other). */
+  resultsPanelMessage(uri: string, message: unknown): boolean;
+  /** The nodes selected in the graph of an open model. */
+  selectionOf(uri: string): string[] | undefined;
   openDocuments(): Array<{ uri: string; summary?: ModelSummary; error?: string; webviewReady: boolean; firstViewMs?: number }>;
 }
 
@@ -44,6 +51,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const active = new ActiveModelContext(provider);
   const summaries = new SummaryDocuments();
 
+  const resultsPanels = new ResultsPanels(context, provider, results, log);
   context.subscriptions.push(
     active,
     summaries,
@@ -51,6 +59,15 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
     vscode.commands.registerCommand('quantlens.showOutput', () => log.show(true)),
     vscode.commands.registerCommand('quantlens.revealNode', (uri: vscode.Uri, node: string) =>
       uri instanceof vscode.Uri && typeof node === 'string' ? provider.revealNode(uri, node) : false),
+    vscode.commands.registerCommand('quantlens.showResultsPanel', async (uri?: vscode.Uri) => {
+      const model = uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri;
+      if (!model) {
+        void vscode.window.showInformationMessage('QuantLens: open a model first; its results panel shows what the measuring commands found.');
+        return false;
+      }
+      await resultsPanels.show(model, false);
+      return true;
+    }),
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.quantizeModel', (uri?: vscode.Uri, args?: QuantizeCommandArgs) =>
       quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, {
@@ -89,6 +106,9 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
     layerResultsOf: (uri) => provider.resultsFor(vscode.Uri.parse(uri)),
     marksOf: (uri) => {
       const record = [...provider.editors].find((r) => r.document.uri.toString() === uri);
+    resultsPanelOf: (uri) => resultsPanels.info(vscode.Uri.parse(uri)),
+    resultsPanelMessage: (uri, message) => resultsPanels.deliver(vscode.Uri.parse(uri), message),
+    selectionOf: (uri) => [...provider.editors].find((r) => r.document.uri.toString() === uri)?.selection,
       if (!record || record.document.state.kind !== 'loaded') return undefined;
       const { plan, unknown } = record.document.marksState;
       return { plan, unknown, unsaved: record.document.hasUnsavedMarks };

@@ -34,6 +34,9 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   /** Fires when the active editor or its marks change (the status bar listens). */
   private readonly _onDidChangeActive = new vscode.EventEmitter<void>();
   readonly onDidChangeActive = this._onDidChangeActive.event;
+  /** Fires when an editor's graph selection changes (the results panel highlights those layers). */
+  private readonly _onDidChangeSelection = new vscode.EventEmitter<{ uri: vscode.Uri; nodes: string[] }>();
+  readonly onDidChangeSelection = this._onDidChangeSelection.event;
 
   private readonly unsavedMarks: UnsavedMarksStore;
 
@@ -294,6 +297,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
         }
       case 'selection':
         record.selection = msg.nodes;
+        this._onDidChangeSelection.fire({ uri: record.document.uri, nodes: msg.nodes });
         return;
       default:
         return assertNever(msg);

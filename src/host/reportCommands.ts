@@ -12,6 +12,7 @@ import type { ReportFormat, ResultsReport } from '../core/report';
 import { LAYER_METRICS, type LayerMetric, type LayerResult, type LayerResultsMessage } from '../protocol';
 import { keepReport, reportsOf, runAnalysisJob } from './analysisCommands';
 import type { ModelEditorProvider } from './modelEditorProvider';
+import { resultsFeed } from './resultsPanelFeed';
 import type { AnalysisJob, AnalysisResult } from './worker/analysisJobProtocol';
 
 export interface CompareArgs {
@@ -117,6 +118,7 @@ async function compare(
       return result.report;
     }
     if (result.kind === 'robustness') {
+      resultsFeed.robustness(model, result.report);
       await docs.show(model, 'robustness', result.markdown);
       const fragile = result.report.rows.filter((r) => r.fragile);
       const line = fragile.length
