@@ -1,6 +1,6 @@
 /**
  * `quantlens sensitivity <model> --data <path>`: quantizes the model (the recipe, or static int8
- * defaults), then measures every layer's sensitivity with one gated session, layer by layer.
+ * defaults), then measures every layer's sensitivity, layer by layer (core/eval/sweep.ts).
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,7 +13,8 @@ export const SENSITIVITY_HELP = `Usage: quantlens sensitivity <model> --data <pa
 Quantizes the model (static QDQ: the recipe, or int8 calibrated on the data) and measures, for
 every layer, the chosen metric when only that layer is quantized and when every layer but it is
 (leave-one-out: what keeping it float recovers). The metric is the output's SQNR against the float
-model, or top-1 accuracy with labels. One gated onnxruntime session answers every configuration.
+model, or top-1 accuracy with labels. The float and the quantized model run once; each layer's
+configurations then run only the part of the model below that layer.
 Results are cached by the content of the model, the data and the options.
 
   --data <path>             Data file or folder (npy, npz, pb, IDX, JSON, CSV, images)

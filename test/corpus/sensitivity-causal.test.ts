@@ -1,7 +1,8 @@
 /**
  * Sensitivity acceptance on MNIST and the synthetic 50-layer CNN:
- *  - the gated session gives exactly the numbers of the naive method (one model and one session
- *    per configuration), for a few layers' configurations;
+ *  - the sweep (whole-model runs reused, each layer's configurations run below that layer) gives
+ *    exactly the numbers of the naive method (one model and one session per configuration, run
+ *    here in the test's own sessions), for several layers' configurations;
  *  - the all-quantized configuration's SQNR matches the test's own run of the quantized file
  *    against the float model;
  *  - sensitivity is causal: quantizing again with the most sensitive layer kept float (recipe plan
@@ -76,49 +77,49 @@ async function check(name: string, c: Case, naiveLayers: number[]): Promise<void
   const qPath = path.join(tmp, `${name}-int8.onnx`);
   await quantizeModel(c.float, qPath, { recipe });
   const opts = { data: c.data, quantized: qPath, offset: c.rankFrom, limit: c.rankN };
-  const gated = await sensitivity(c.float, opts);
-  assert.equal(gated.samples, c.rankN);
-  assert.equal(gated.timing.sessions, 1);
+  const sweep = await sensitivity(c.float, opts);
+  assert.equal(sweep.samples, c.rankN);
+  assert.equal(sweep.method, 'reuse');
 
   // the naive method on a few layers' configurations: the same numbers, exactly
   const { float, reference, view } = await openPair(c.float, qPath);
   void float;
   const layers = gateLayers(view, reference);
-  assert.deepEqual(layers.map((l) => l.node), gated.layers.map((l) => l.node));
+  assert.deepEqual(layers.map((l) => l.node), sweep.layers.map((l) => l.node));
   // the session options the sensitivity run uses (integer-kernel fusion and pre-packing off)
   const so = { graphOptimizationLevel: 'basic' as const, extra: { session: { disable_prepacking: '1' } } };
   const refBytes = writeOnnx(configModel(view, reference, layers.map(() => false)));
   for (const i of naiveLayers) {
     const only = writeOnnx(configModel(view, reference, layers.map((_, k) => k === i)));
     const allBut = writeOnnx(configModel(view, reference, layers.map((_, k) => k !== i)));
-    assert.equal(await outputSqnr(refBytes, only, c.rankSamples, c.shape, so), gated.layers[i].onlyThis, `${layers[i].node}: only this`);
-    assert.equal(await outputSqnr(refBytes, allBut, c.rankSamples, c.shape, so), gated.layers[i].allButThis, `${layers[i].node}: all but this`);
+    assert.equal(await outputSqnr(refBytes, only, c.rankSamples, c.shape, so), sweep.layers[i].onlyThis, `${layers[i].node}: only this`);
+    assert.equal(await outputSqnr(refBytes, allBut, c.rankSamples, c.shape, so), sweep.layers[i].allButThis, `${layers[i].node}: all but this`);
   }
   // every layer quantized is the quantized file itself, against the float model as given
   const direct = await outputSqnr(c.float, qPath, c.rankSamples, c.shape, so);
-  assert.ok(Math.abs(direct - gated.quantized) < 0.01, `all quantized: ${gated.quantized} dB, the file itself ${direct} dB`);
+  assert.ok(Math.abs(direct - sweep.quantized) < 0.01, `all quantized: ${sweep.quantized} dB, the file itself ${direct} dB`);
 
   // causal: keep the most / the least sensitive layer float, quantize, measure on held-out samples
-  const top = gated.ranking[0];
-  const bottom = gated.ranking[gated.ranking.length - 1];
+  const top = sweep.ranking[0];
+  const bottom = sweep.ranking[sweep.ranking.length - 1];
   const keep = async (node: string): Promise<number> => {
-    const out = path.join(tmp, `${name}-keep-${gated.ranking.indexOf(node)}.onnx`);
+    const out = path.join(tmp, `${name}-keep-${sweep.ranking.indexOf(node)}.onnx`);
     await quantizeModel(c.float, out, { recipe: { ...recipe, plan: { [node]: 'float' } } });
     return outputSqnr(c.float, out, c.heldOut, c.shape);
   };
   const base = await outputSqnr(c.float, qPath, c.heldOut, c.shape);
   const sTop = await keep(top);
   const sBottom = await keep(bottom);
-  console.log(`${name}: ${layers.length} layers, all quantized ${gated.quantized.toFixed(2)} dB; most sensitive ${top} (recovery ${gated.layers.find((l) => l.node === top)!.recovery.toFixed(2)} dB), least ${bottom}; held-out SQNR: int8 ${base.toFixed(2)}, ${top} float ${sTop.toFixed(2)}, ${bottom} float ${sBottom.toFixed(2)}`);
+  console.log(`${name}: ${layers.length} layers, all quantized ${sweep.quantized.toFixed(2)} dB; most sensitive ${top} (recovery ${sweep.layers.find((l) => l.node === top)!.recovery.toFixed(2)} dB), least ${bottom}; held-out SQNR: int8 ${base.toFixed(2)}, ${top} float ${sTop.toFixed(2)}, ${bottom} float ${sBottom.toFixed(2)}`);
   assert.ok(sTop > sBottom, `keeping ${top} float (${sTop} dB) beats keeping ${bottom} float (${sBottom} dB)`);
 }
 
-test('MNIST: gated equals naive exactly, and keeping the most sensitive layer float helps more than the least', async () => {
+test('MNIST: the sweep equals naive exactly, and keeping the most sensitive layer float helps more than the least', async () => {
   await check('mnist', await mnistCase(), [0, 2, 5]);
 });
 
-test('50-layer CNN: gated equals naive exactly, and keeping the most sensitive layer float helps more than the least', async () => {
-  await check('cnn50', await cnnCase(), [0, 25, 52]);
+test('50-layer CNN: the sweep equals naive exactly, and keeping the most sensitive layer float helps more than the least', async () => {
+  await check('cnn50', await cnnCase(), [0, 1, 25, 50, 52]);
 });
 
 test('a model file the sensitivity run quantizes is never left behind, and the open model is read-only', async () => {

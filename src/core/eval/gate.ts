@@ -3,16 +3,11 @@
  * DequantizeLinear: its quantized input activations and its stored weights (see layersGraph.ts).
  * Switched off, the op reads the float tensors instead: the activation before its Q, and the float
  * model's weight. With every layer off the model computes the float model; with every layer on,
- * the QDQ model.
- *  - gatedModel: one model for every configuration. Each read goes through
- *    Where(gate_i, dequantized, float), gate_i taken from one boolean input vector, so a single
- *    session answers any set of layers (Where selects exactly: no arithmetic is added).
- *  - configModel: the model of one fixed configuration (the naive method, one per configuration).
+ * the QDQ model. configModel gives the model of one configuration (./sweep.ts runs them, whole or
+ * below one layer).
  */
 import { mainGraph, type Graph, type Model, type Node } from '../model';
-import { unusedName, topoSort, type QdqView, type QuantLayer } from './layersGraph';
-
-export const GATES_INPUT = 'quantlens_gates';
+import { unusedName, type QdqView, type QuantLayer } from './layersGraph';
 
 export interface GateChoice {
   /** Input index of the op. */
@@ -31,7 +26,6 @@ export interface GateLayer {
 interface Prepared {
   graph: Graph;
   layers: GateLayer[];
-  taken: Set<string>;
   nodeOf: Map<string, Node>;
 }
 
@@ -56,7 +50,7 @@ function prepare(view: QdqView, reference: Model): Prepared {
     });
     layers.push({ node: l.node, opType: l.opType, choices });
   }
-  return { graph, layers, taken, nodeOf };
+  return { graph, layers, nodeOf };
 }
 
 /** The float model's weight for a layer's input, added to the graph once. */
@@ -81,35 +75,6 @@ export function gateLayers(view: QdqView, reference: Model): GateLayer[] {
   return prepare(view, reference).layers;
 }
 
-/** One model for every configuration: feed GATES_INPUT a bool vector, one entry per gateLayers() layer (true: quantized). */
-export function gatedModel(view: QdqView, reference: Model): { model: Model; layers: GateLayer[] } {
-  const { graph: g, layers, taken, nodeOf } = prepare(view, reference);
-  g.inputs.push(GATES_INPUT);
-  g.values.set(GATES_INPUT, { name: GATES_INPUT, type: { dtype: 'bool', shape: [layers.length] }, consumers: [] });
-  const before = new Map<Node, Node[]>();
-  layers.forEach((l, i) => {
-    const op = nodeOf.get(l.node)!;
-    const idx = unusedName(g, `${GATES_INPUT}_index_${i}`, taken);
-    const bytes = new Uint8Array(new BigInt64Array([BigInt(i)]).buffer);
-    g.values.set(idx, { name: idx, type: { dtype: 'int64', shape: [] }, constant: { name: idx, dtype: 'int64', shape: [], data: { kind: 'bytes', bytes } }, consumers: [] });
-    g.initializers.push(idx);
-    const gate = unusedName(g, `${GATES_INPUT}_${i}`, taken);
-    g.values.set(gate, { name: gate, type: null, consumers: [] });
-    const added: Node[] = [node('Gather', unusedName(g, `${l.node}_gate`, taken), [GATES_INPUT, idx], gate)];
-    for (const c of l.choices) {
-      if (!c.float) continue;
-      const out = unusedName(g, `${c.quantized}_gated`, taken);
-      g.values.set(out, { name: out, type: null, consumers: [] });
-      added.push(node('Where', unusedName(g, `${l.node}_gate_${c.index}`, taken), [gate, c.quantized, c.float], out));
-      op.inputs[c.index] = out;
-    }
-    before.set(op, added);
-  });
-  g.nodes = g.nodes.flatMap((n) => [...(before.get(n) ?? []), n]);
-  g.nodes = topoSort(g);
-  return { model: modelWith(view, g), layers };
-}
-
 /** The model of one configuration: layer i reads quantized tensors where on[i], float ones elsewhere. */
 export function configModel(view: QdqView, reference: Model, on: readonly boolean[]): Model {
   const { graph: g, layers, nodeOf } = prepare(view, reference);
@@ -118,8 +83,4 @@ export function configModel(view: QdqView, reference: Model, on: readonly boolea
     for (const c of l.choices) if (c.float && !on[i]) op.inputs[c.index] = c.float;
   });
   return modelWith(view, g);
-}
-
-function node(opType: string, name: string, inputs: string[], output: string): Node {
-  return { name, nameSynthesised: true, opType, domain: '', inputs, outputs: [output], attributes: [], subgraphs: [] };
 }

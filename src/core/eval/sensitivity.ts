@@ -4,28 +4,26 @@
  * metric is the output's SQNR against the float model, or top-1 accuracy with labels (top-1
  * agreement with the float model without). A layer's quantization is what its op reads through
  * DequantizeLinear (gate.ts).
- * One gated session answers every configuration (method 'gated'); the float outputs are computed
- * once and reused. The naive method ('naive', for tests and the benchmark) builds one model and
- * one session per configuration and gives the same numbers. Results stream out per layer and are
+ * The float and the all-quantized models run once, and each layer's two configurations run only
+ * the part of the graph below that layer, fed with those runs' values (method 'reuse', ./sweep.ts).
+ * The naive method ('naive', for tests and the benchmark) builds one model and one session per
+ * configuration and gives the same numbers. Results stream out per layer and are
  * cached by the content hashes of the model, the data and the options.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
-import { mainGraph, type Model } from '../model';
-import type { Sample } from '../data';
-import { writeOnnx } from '../formats/onnx';
-import { createSession, loadOrt, runSession, type OrtSession, type OrtSessionOptions, type OrtTensor } from '../runtime/ort';
+import { mainGraph } from '../model';
+import type { OrtSessionOptions } from '../runtime/ort';
 import { quantizeModel } from '../quant/quantize';
 import { recipeToJson, type Recipe } from '../quant/recipe';
-import { sampleFeeds } from '../quant/preprocess';
 import { cacheKey, hashFile, hashPath, ResultCache } from './cache';
-import { configModel, gatedModel, gateLayers, GATES_INPUT, type GateLayer } from './gate';
+import type { GateLayer } from './gate';
 import { checkAbort, openPair, readSamples, type DataOptions } from './layers';
-import type { QdqView } from './layersGraph';
 import { readLabels } from './labels';
 import { argmax, sqnrDb } from './metrics';
+import { naiveRunner, reuseRunner, type SweepConfig } from './sweep';
 
 export type SensitivityMetric = 'sqnr' | 'top1';
 
@@ -40,7 +38,9 @@ export interface SensitivityOptions extends DataOptions {
   labels?: string;
   /** Results cache folder; none: no cache. */
   cacheDir?: string;
-  method?: 'gated' | 'naive';
+  method?: 'reuse' | 'naive';
+  /** Bound on the layer values the reuse method keeps from a whole-model run (default 512 MiB); above it the whole model runs again per group of layers. */
+  keptBytes?: number;
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (p: SensitivityProgress) => void;
@@ -76,7 +76,7 @@ export interface SensitivityReport {
   samples: number;
   metric: 'sqnr' | 'top1' | 'top1-agreement';
   output: string;
-  method: 'gated' | 'naive';
+  method: 'reuse' | 'naive';
   /** The metric of the float model (sqnr: Infinity) and of the model with every layer quantized. */
   float: number;
   quantized: number;
@@ -85,17 +85,14 @@ export interface SensitivityReport {
   ranking: string[];
   cached: boolean;
   warnings: string[];
-  timing: { totalMs: number; quantizeMs: number; measureMs: number; sessions: number };
+  timing: { totalMs: number; quantizeMs: number; measureMs: number; sessions: number; runs: number };
 }
 
-// basic optimisations (no Q/DQ fusion into integer kernels) and no pre-packed weights: the gated and
-// the per-configuration models then run the same kernels on the same values, so their numbers are
-// identical (pre-packing a constant weight changes the summation order in the last bits)
+// basic optimisations: no Q/DQ fusion into integer kernels, so every configuration computes what
+// the ONNX Q/DQ operators define; no pre-packed weights, as the per-layer error run and the tests'
+// own sessions (pre-packing changes a Gemm's summation order in the last bits)
 const SESSION: OrtSessionOptions = { graphOptimizationLevel: 'basic', extra: { session: { disable_prepacking: '1', 'intra_op.allow_spinning': '0' } } };
 const DEFAULT_CALIBRATION = 200;
-
-/** Runs a configuration over every sample, giving the scored output per sample. */
-type Runner = (on: readonly boolean[]) => Promise<Float32Array[]>;
 
 /** Measures `modelPath`'s per-layer sensitivity on the data. */
 export async function sensitivity(modelPath: string, opts: SensitivityOptions): Promise<SensitivityReport> {
@@ -131,33 +128,29 @@ export async function sensitivity(modelPath: string, opts: SensitivityOptions): 
     const qOutput = mainGraph(view.model).outputs.includes(output) ? output : mainGraph(view.model).outputs[0];
 
     const tm = performance.now();
-    const method = opts.method ?? 'gated';
+    const method = opts.method ?? 'reuse';
     const so: OrtSessionOptions = { ...SESSION, ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}) };
-    const runner = method === 'gated' ? await gatedRunner(view, reference, samples, qOutput, so) : naiveRunner(view, reference, samples, qOutput, so);
+    const runner = method === 'reuse' ? reuseRunner(view, reference, samples, qOutput, so, opts.keptBytes) : naiveRunner(view, reference, samples, qOutput, so);
     const layers = runner.layers;
     try {
       const U = layers.length;
       if (!U) throw new ModelError('unsupported', `${qPath} has no layer reading quantized tensors.`);
       const total = 2 * U + 2;
       let done = 0;
-      const step = async (label: string, on: boolean[]): Promise<Float32Array[]> => {
+      const step = async (label: string, c: SweepConfig): Promise<Float32Array[]> => {
         checkAbort(signal, 'The sensitivity run');
-        const out = await runner.run(on);
+        const out = await runner.run(c);
         opts.onProgress?.({ done: ++done, total, label });
         return out;
       };
-      const ref = await step('float', new Array<boolean>(U).fill(false));
+      const ref = await step('float', { base: 'float' });
       const score = scorer(metric, ref, labels);
       const floatMetric = score(ref);
-      const allMetric = score(await step('all layers quantized', new Array<boolean>(U).fill(true)));
+      const allMetric = score(await step('all layers quantized', { base: 'quantized' }));
       const results: LayerSensitivity[] = [];
       for (let i = 0; i < U; i++) {
-        const only = new Array<boolean>(U).fill(false);
-        only[i] = true;
-        const onlyThis = score(await step(`only ${layers[i].node}`, only));
-        const without = new Array<boolean>(U).fill(true);
-        without[i] = false;
-        const allButThis = score(await step(`all but ${layers[i].node}`, without));
+        const onlyThis = score(await step(`only ${layers[i].node}`, { base: 'float', flip: i }));
+        const allButThis = score(await step(`all but ${layers[i].node}`, { base: 'quantized', flip: i }));
         const r: LayerSensitivity = {
           node: layers[i].node, opType: layers[i].opType, index: i, onlyThis, allButThis, recovery: allButThis - allMetric,
           drop: metric === 'sqnr' ? 10 ** (-onlyThis / 10) : floatMetric - onlyThis,
@@ -169,7 +162,7 @@ export async function sensitivity(modelPath: string, opts: SensitivityOptions): 
       const report: SensitivityReport = {
         model: path.resolve(modelPath), data: path.resolve(opts.data), samples: samples.length, metric, output, method,
         float: floatMetric, quantized: allMetric, layers: results, ranking, cached: false, warnings: warningsOf(layers),
-        timing: { totalMs: performance.now() - t0, quantizeMs, measureMs: performance.now() - tm, sessions: runner.sessions() },
+        timing: { totalMs: performance.now() - t0, quantizeMs, measureMs: performance.now() - tm, sessions: runner.sessions(), runs: runner.runs() },
       };
       checkAbort(signal, 'The sensitivity run');
       cache?.put('sensitivity', key, report);
@@ -205,69 +198,14 @@ function scorer(metric: SensitivityReport['metric'], ref: Float32Array[], labels
   return (out) => out.reduce((n, o, i) => n + (argmax(o) === truth[i] ? 1 : 0), 0) / out.length;
 }
 
-interface RunnerHandle {
-  layers: GateLayer[];
-  run: Runner;
-  sessions: () => number;
-  close: () => Promise<void>;
-}
-
-/** Every configuration through one session of the gated model. */
-async function gatedRunner(view: QdqView, reference: Model, samples: Sample[], output: string, so: OrtSessionOptions): Promise<RunnerHandle> {
-  const ort = loadOrt();
-  const { model, layers } = gatedModel(view, reference);
-  const session = await createSession(writeOnnx(model), so, 'the gated model');
-  const feeds = samples.map(sampleFeeds);
-  return {
-    layers,
-    run: async (on) => {
-      const gates = new ort.Tensor('bool', Uint8Array.from(on, (x) => (x ? 1 : 0)), [on.length]);
-      return runAll(session, feeds.map((f) => ({ ...f, [GATES_INPUT]: gates })), output);
-    },
-    sessions: () => 1,
-    close: () => session.release().catch(() => undefined),
-  };
-}
-
-/** One model and one session per configuration (what the gated session replaces). */
-function naiveRunner(view: QdqView, reference: Model, samples: Sample[], output: string, so: OrtSessionOptions): RunnerHandle {
-  const feeds = samples.map(sampleFeeds);
-  let count = 0;
-  return {
-    layers: gateLayers(view, reference),
-    run: async (on) => {
-      const session = await createSession(writeOnnx(configModel(view, reference, on)), so, 'a configuration model');
-      count++;
-      try {
-        return await runAll(session, feeds, output);
-      } finally {
-        await session.release().catch(() => undefined);
-      }
-    },
-    sessions: () => count,
-    close: async () => undefined,
-  };
-}
-
-async function runAll(session: OrtSession, feeds: Record<string, OrtTensor>[], output: string): Promise<Float32Array[]> {
-  const outs: Float32Array[] = [];
-  for (let i = 0; i < feeds.length; i++) {
-    const o = await runSession(session, feeds[i], [output], 'the model');
-    outs.push(o[output].data as Float32Array);
-    // the caller's event loop turns between runs
-    if (i % 8 === 7) await new Promise((r) => setImmediate(r));
-  }
-  return outs;
-}
-
 /** What the result depends on, hashed: the model's and data's bytes, the recipe and the options. */
 async function keyOf(modelPath: string, recipe: Recipe, metric: SensitivityMetric, o: SensitivityOptions): Promise<string> {
   const cal = recipe.calibration?.data;
   const calPath = cal && (o.baseDir && !path.isAbsolute(cal) ? path.resolve(o.baseDir, cal) : cal);
   return cacheKey({
-    v: 1, model: await hashFile(modelPath), quantized: o.quantized ? await hashFile(o.quantized) : null,
+    v: 2, model: await hashFile(modelPath), quantized: o.quantized ? await hashFile(o.quantized) : null,
     recipe: o.quantized ? null : recipeToJson(recipe), calibration: calPath && fs.existsSync(calPath) ? await hashPath(calPath) : null,
     data: await hashPath(o.data), labels: o.labels ? await hashPath(o.labels) : null,
-    metric, offset: o.offset ?? 0, limit: o.limit ?? null, scale: o.scale ?? null, image: o.image ?? null, method: o.method ?? 'gated',
+    metric, offset: o.offset ?? 0, limit: o.limit ?? null, scale: o.scale ?? null, image: o.image ?? null, method: o.method ?? 'reuse',
   });
 }
