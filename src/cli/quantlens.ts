@@ -13,6 +13,7 @@ import { VERSION } from '../core/version';
 import { QUANTIZE_HELP } from './quantizeHelp';
 import { EVALUATE_HELP } from './evaluate';
 import { LAYERS_HELP } from './layers';
+import { HISTOGRAMS_HELP } from './histograms';
 import { SENSITIVITY_HELP } from './sensitivity';
 import { AUTOTUNE_HELP } from './autotune';
 import { ROBUSTNESS_HELP } from './robustness';
@@ -28,6 +29,8 @@ Usage:
                                            Metrics of a model, or float against quantized
   quantlens layers <float> <quantized> --data <path>
                                            Per-layer error and saturation of a QDQ model
+  quantlens histograms <model> --node <name> --data <path>
+                                           A layer's weight / activation histograms and grid
   quantlens sensitivity <model> --data <path>
                                            Per-layer sensitivity to quantization
   quantlens autotune <model> --data <path> --budget <expr> --out <recipe.json>
@@ -69,7 +72,7 @@ Example:
   quantlens convert samples/mnist-12.onnx --out mnist-copy.onnx`;
 
 /** Each command's help; its first line is the usage shown with usage errors. */
-export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, sensitivity: SENSITIVITY_HELP, autotune: AUTOTUNE_HELP, robustness: ROBUSTNESS_HELP, report: REPORT_HELP };
+export const COMMAND_HELP: Record<string, string> = { inspect: INSPECT_HELP, convert: CONVERT_HELP, quantize: QUANTIZE_HELP, evaluate: EVALUATE_HELP, layers: LAYERS_HELP, histograms: HISTOGRAMS_HELP, sensitivity: SENSITIVITY_HELP, autotune: AUTOTUNE_HELP, robustness: ROBUSTNESS_HELP, report: REPORT_HELP };
 
 class UsageError extends Error {}
 
@@ -106,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./evaluate')).evaluateCommand(rest);
       case 'layers':
         return await (await import('./layers')).layersCommand(rest);
+      case 'histograms':
+        return await (await import('./histograms')).histogramsCommand(rest);
       case 'sensitivity':
         return await (await import('./sensitivity')).sensitivityCommand(rest);
       case 'autotune':

@@ -6,8 +6,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { BinCounter, clipShare, gridLines, histogramDomain, quantGrid } from '../../src/core/eval/histogramBins';
 import { layerHistograms } from '../../src/core/eval/histograms';
+import { HISTOGRAMS_HELP, sparkline } from '../../src/cli/histograms';
 import { mulberry32 } from '../../src/core/random';
 import { REPO_ROOT, SAMPLE_MODEL } from '../helpers/paths';
 
@@ -99,4 +101,26 @@ test('bad requests get one clear message', async () => {
   await assert.rejects(layerHistograms(SAMPLE_MODEL, 'ReLU32', { data: '/nonexistent/data.npy' }), /data '\/nonexistent\/data.npy' does not exist/);
   await assert.rejects(layerHistograms(SAMPLE_MODEL, 'ReLU32', { data: DATA, bins: 1 }), /2 to 4096 bins/);
   await assert.rejects(layerHistograms(SAMPLE_MODEL, 'ReLU32', { data: DATA, recipe: { version: 1, mode: 'dynamic' } }), /mode must be static/);
+});
+
+test('quantlens histograms: the --help example runs as written; --json gives what the core computes; usage errors exit 2', () => {
+  const example = /\nExample[^\n]*:\n {2}quantlens (.+)/.exec(HISTOGRAMS_HELP)![1].split(' ');
+  const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/quantlens.ts'), ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const text = cli([...example, '--no-cache']);
+  assert.equal(text.status, 0, text.stderr);
+  assert.match(text.stdout, /activation ReLU32_Output_0 over 50 samples/);
+  assert.match(text.stdout, /grid: (u?int8) scale [0-9.]+, zero point -?\d+; representable \[0, /);
+  const json = cli([...example, '--no-cache', '--json', '--bins', '16']);
+  assert.equal(json.status, 0, json.stderr);
+  const r = JSON.parse(json.stdout);
+  assert.equal(r.activation.histogram.counts.length, 16);
+  assert.equal(r.activation.histogram.counts.reduce((a: number, b: number) => a + b, 0), 50 * 8 * 28 * 28);
+  const bad = cli(['histograms', SAMPLE_MODEL, '--data', DATA]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /needs --node/);
+});
+
+test('sparkline: empty bins blank, the fullest bin the full block, at most 64 characters', () => {
+  assert.equal(sparkline({ start: 0, width: 1, counts: [0, 1, 8, 4], values: 13, nonFinite: 0, min: 0, max: 4 }), ' ▂█▅');
+  assert.equal(sparkline({ start: 0, width: 1, counts: new Array(128).fill(1), values: 128, nonFinite: 0, min: 0, max: 128 }).length, 64);
 });

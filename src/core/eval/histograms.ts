@@ -145,7 +145,7 @@ export async function layerHistograms(modelPath: string, nodeName: string, opts:
 
     const tensor = node.outputs[0];
     const grid = layer?.outputQuant ? await outputGrid(view, layer.outputQuant) : undefined;
-    if (layer && !grid) notes.push(`'${node.name}''s output is not quantized on its own (fused into the next op, or a model output): its values reach the next quantizer through that op.`);
+    if (layer && !grid) notes.push(`The output of '${node.name}' is not quantized on its own (fused into the next op, or a model output): its values reach the next quantizer through that op.`);
     const so: OrtSessionOptions = { graphOptimizationLevel: 'basic', ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}) };
     const session = await createSession(writeOnnx(withExtraOutputs(reference, [tensor])), so, `the float model ${path.basename(modelPath)} (with '${tensor}' as an output)`);
     let inferenceMs = 0;
