@@ -5,7 +5,8 @@
  * given). The grids are read from the QDQ model the quantizer wrote (for a recipe, it is quantized
  * first: histogramSources.ts), so they are exactly what the quantizer picked. The activations come
  * from the float model as the quantizer pre-processed it, run with the layer's output as an extra
- * graph output (as per-layer error does), one sample at a time, keeping only counts.
+ * graph output (as per-layer error does), one sample at a time: a first pass finds the range, and
+ * the values are binned from what it kept (up to keepBytes) or from a second pass.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -49,6 +50,8 @@ export interface LayerHistogramsOptions {
   /** Results cache folder (also keeps the recipe's quantized model); none: no cache. */
   cacheDir?: string;
   threads?: number;
+  /** Activation bytes kept between the pass that finds their range and the binning (default 64 MiB); beyond, the samples run again. */
+  keepBytes?: number;
   signal?: AbortSignal;
   onProgress?: (p: { done: number; total: number; label: string }) => void;
 }
@@ -100,7 +103,6 @@ export interface LayerHistograms {
 }
 
 const DEFAULT_SAMPLES = 200;
-/** Activations kept between the pass that finds their range and the one that bins them; beyond, the samples run again. */
 const KEEP_BYTES = 64 << 20;
 
 /** Histograms of `nodeName`'s weights and activations in the float model at `modelPath`. */
@@ -155,6 +157,7 @@ export async function layerHistograms(modelPath: string, nodeName: string, opts:
         runOver(session, float, d, tensor, signal, (ms) => { inferenceMs += ms; }, each, (done) => opts.onProgress?.({ done, total: d.limit ?? 0, label }));
       // first pass: the range (and the clipped share); the values are kept when they fit, else read again
       const kept: Float32Array[] = [];
+      const keep = opts.keepBytes ?? KEEP_BYTES;
       let keptBytes = 0;
       let lo = Infinity;
       let hi = -Infinity;
@@ -165,10 +168,10 @@ export async function layerHistograms(modelPath: string, nodeName: string, opts:
         if (r.max > hi) hi = r.max;
         sat?.add(v);
         keptBytes += v.byteLength;
-        if (keptBytes <= KEEP_BYTES) kept.push(v);
+        if (keptBytes <= keep) kept.push(v);
       });
       const counter = new BinCounter(...domainOf(lo, hi, grid, bins), bins);
-      if (keptBytes <= KEEP_BYTES) for (const v of kept) counter.add(v);
+      if (keptBytes <= keep) for (const v of kept) counter.add(v);
       else await pass(data, 'binning the activations', (v) => counter.add(v));
       const histogram = counter.result();
       activation = { tensor, samples, histogram };
