@@ -5,7 +5,8 @@
  *    runs: 2 x 53 + 2 configurations on 8 samples) by the reuse method (the two whole models run
  *    once, each layer's configurations only below that layer), against the naive method (one
  *    model and one session per configuration), measured in the same run; the numbers are checked
- *    identical;
+ *    identical; and the caller's event loop during the sweep: its delay (perf_hooks) and how
+ *    often a 20 ms timer fired;
  *  - `layerErrors` (every layer's activations as outputs of both models, statistics streamed)
  *    against the two models' own inference on the same 32 samples (sessions created and run).
  */
@@ -21,6 +22,7 @@ import { createSession } from '../src/core/runtime/ort';
 import { mulberry32 } from '../src/core/random';
 import { sensitivity } from '../src/core/eval/sensitivity';
 import { layerErrors } from '../src/core/eval/layers';
+import { loopDelayText, watchEventLoop } from '../src/core/eval/loopDelay';
 import { syntheticCnn } from './quantize';
 
 export async function benchSensitivity(): Promise<Record<string, number | string>> {
@@ -35,7 +37,9 @@ export async function benchSensitivity(): Promise<Record<string, number | string
     await quantizeModel(float, quantized, { recipe: { version: 1, mode: 'static', calibration: { data, limit: 16 } } });
 
     const opts = { data, quantized, offset: 16, limit: 8 };
+    const watch = watchEventLoop();
     const reuse = await sensitivity(float, { ...opts, method: 'reuse' });
+    const loop = watch.stop();
     const naive = await sensitivity(float, { ...opts, method: 'naive' });
     const identical = reuse.layers.every((l, i) => l.onlyThis === naive.layers[i].onlyThis && l.allButThis === naive.layers[i].allButThis) && reuse.quantized === naive.quantized;
 
@@ -66,6 +70,8 @@ export async function benchSensitivity(): Promise<Record<string, number | string
       'naive sessions / runs': `${naive.timing.sessions} / ${naive.timing.runs}`,
       'numbers identical': identical ? 'yes' : 'NO',
       'most sensitive (reuse)': reuse.ranking[0],
+      'reuse sweep: caller event loop': loopDelayText(loop),
+      'reuse sweep: event loop max delay ms': loop.maxMs,
       'layers: samples': layers.samples,
       'layers: per-layer error ms': Math.round(layersMs),
       'layers: both models inference ms': Math.round(inferenceMs),
@@ -74,4 +80,8 @@ export async function benchSensitivity(): Promise<Record<string, number | string
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (require.main === module) {
+  benchSensitivity().then((r) => { for (const [k, v] of Object.entries(r)) console.log(k.padEnd(50), typeof v === 'number' ? v.toFixed(2) : v); }, (e) => { console.error(e); process.exitCode = 1; });
 }

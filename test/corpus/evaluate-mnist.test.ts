@@ -2,12 +2,14 @@
  * MNIST acceptance: `evaluate` of mnist-12.onnx against onnxruntime's int8 model on test images
  * 200..9999 with labels, raw 0..255 input. Checked against an independent count: the test reads
  * the IDX files itself, runs both models in its own onnxruntime sessions and counts correct
- * argmaxes, agreements and the discordant pairs the paired interval rests on.
+ * argmaxes, agreements and the discordant pairs the paired interval rests on. The caller's event
+ * loop keeps turning meanwhile (a timer's ticks and the loop's delay are measured).
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { readIdx } from '../../src/core/data';
 import { evaluateModels } from '../../src/core/eval';
+import { loopDelayText, watchEventLoop } from '../../src/core/eval/loopDelay';
 import { loadOrt } from '../../src/core/runtime/ort';
 import { sharedModel } from '../helpers/paths';
 
@@ -35,7 +37,13 @@ async function predictions(model: string, pixels: Uint8Array): Promise<Int32Arra
 }
 
 test('MNIST float vs onnxruntime int8 on 200..9999: 98.898 % and 98.908 %, agreement and the delta interval match an independent count', async () => {
+  const watch = watchEventLoop(10);
   const report = await evaluateModels(FLOAT, INT8, { data: IMAGES, labels: LABELS, offset: FROM, limit: N });
+  const loop = watch.stop();
+  console.log(`caller's event loop during the evaluation (${loop.durationMs.toFixed(0)} ms): ${loopDelayText(loop)}`);
+  assert.ok(loop.periods >= 50, `${loop.periods} periods`);
+  assert.ok(loop.ticks >= loop.periods / 4, `${loop.ticks} ticks in ${loop.periods} periods`);
+  assert.ok(loop.maxMs < 1500, `longest stall ${loop.maxMs} ms`);
   const [f, q] = report.models;
   console.log(`MNIST 200..9999: float ${(100 * f.classification!.top1).toFixed(3)} %, int8 ${(100 * q.classification!.top1).toFixed(3)} %, ` +
     `delta ${JSON.stringify(report.deltas![0])}, latency p50 ${f.latency.p50Ms.toFixed(3)} / ${q.latency.p50Ms.toFixed(3)} ms, memory ${f.memory.bytes} / ${q.memory.bytes} B`);

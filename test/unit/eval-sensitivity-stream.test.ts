@@ -1,7 +1,8 @@
 /**
  * Sensitivity as the editor uses it: progress and per-layer results stream out in order, a
  * cancelled run throws and leaves no file (no cache entry, no quantized model), a finished run is
- * cached by content and replayed at once; and bad input to `layers` gets one clear message.
+ * cached by content and replayed at once; the caller's event loop keeps turning during a run
+ * (its delay and a timer's ticks measured); and bad input to `layers` gets one clear message.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { sensitivity, type LayerSensitivity, type SensitivityProgress } from '../../src/core/eval/sensitivity';
 import { layerErrors } from '../../src/core/eval/layers';
+import { loopDelayText, watchEventLoop } from '../../src/core/eval/loopDelay';
 import { quantizeModel } from '../../src/core/quant/quantize';
 import { encodeNpy } from '../../src/core/data';
 import { REPO_ROOT, sharedModel } from '../helpers/paths';
@@ -61,6 +63,19 @@ test('progress and layers stream in order; the second run comes from the cache w
   const third = await sensitivity(MODEL, { data: DATA, labels: LABELS, limit: 40, offset: 120, cacheDir });
   assert.equal(third.cached, false);
   assert.equal(files(cacheDir).length, 2);
+});
+
+test('the caller\'s event loop keeps turning during a run: timers fire, no long stall', async () => {
+  const q = path.join(tmp, 'mnist-loop-int8.onnx');
+  await quantizeModel(MODEL, q, { recipe: { version: 1, mode: 'static', calibration: { data: DATA, limit: 20 } } });
+  const watch = watchEventLoop(10);
+  const r = await sensitivity(MODEL, { data: DATA, quantized: q, limit: 200 });
+  const loop = watch.stop();
+  console.log(`sensitivity, ${r.samples} samples, ${r.timing.runs} runs in ${loop.durationMs.toFixed(0)} ms: ${loopDelayText(loop)}`);
+  // long enough to tell: a run that held the thread throughout would let almost no tick through
+  assert.ok(loop.periods >= 20, `${loop.periods} periods`);
+  assert.ok(loop.ticks >= loop.periods / 4, `${loop.ticks} ticks in ${loop.periods} periods`);
+  assert.ok(loop.maxMs < 1000, `longest stall ${loop.maxMs} ms`);
 });
 
 test('layers: a QOperator model, a float model in place of the quantized one, other inputs, wrong-shape data', async () => {

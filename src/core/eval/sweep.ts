@@ -40,6 +40,9 @@ export const layersOn = (count: number, c: SweepConfig): boolean[] => Array.from
 /** Counts of what a runner did. */
 interface Counts { sessions: number; runs: number }
 
+/** Lets the caller's event loop turn. */
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 /** Runs every sample through `session`, letting the caller's event loop turn between runs. */
 async function runSamples(session: OrtSession, feeds: (i: number) => Record<string, OrtTensor>, count: number, output: string, counts: Counts): Promise<Float32Array[]> {
   const outs: Float32Array[] = [];
@@ -47,7 +50,7 @@ async function runSamples(session: OrtSession, feeds: (i: number) => Record<stri
     const o = await runSession(session, feeds(i), [output], 'the model');
     counts.runs++;
     outs.push(o[output].data as Float32Array);
-    if (i % 4 === 3) await new Promise((r) => setImmediate(r));
+    if (i % 4 === 3) await turn();
   }
   return outs;
 }
@@ -115,16 +118,19 @@ export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], 
       counts.runs++;
       b.outputs.push(o[output].data as Float32Array);
       b.kept.push(new Map(names.map((n) => [n, o[n]])));
-      if (i % 4 === 3) await new Promise((r) => setImmediate(r));
+      if (i % 4 === 3) await turn();
     }
     b.group = group;
   };
   const openBase = async (base: SweepConfig['base']): Promise<Base> => {
-    const models = layers.map((_, i) => config({ base, flip: i }));
-    const cuts = layers.map((l, i) => {
+    const models: Model[] = [];
+    const cuts: (Cut | undefined)[] = [];
+    for (const [i, l] of layers.entries()) {
+      models.push(config({ base, flip: i }));
       const g = mainGraph(models[i]);
-      return cutBelow(g, g.nodes.find((n) => n.name === l.node && !n.nameSynthesised)!, output);
-    });
+      cuts.push(cutBelow(g, g.nodes.find((n) => n.name === l.node && !n.nameSynthesised)!, output));
+      if (i % 4 === 3) await turn();
+    }
     const all = [...new Set(cuts.flatMap((c) => c?.frontier ?? []))].filter((n) => !inputs.has(n));
     const session = await createSession(writeOnnx(withExtraOutputs(config({ base }), all)), so, 'the model with its layer values as outputs');
     counts.sessions++;
