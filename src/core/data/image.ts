@@ -1,5 +1,6 @@
 /**
- * Images (JPEG via jpeg-js, PNG via pngjs) with declared pre-processing, in this order:
+ * Images (JPEG via jpeg-js with libjpeg's chroma upsampling and colour conversion, see jpeg.ts;
+ * PNG via pngjs) with declared pre-processing, in this order:
  *   colour (rgb / bgr / grayscale) -> resize (bilinear) -> centre crop -> scale (0-1 or 0-255)
  *   -> (x - mean[c]) / std[c] -> layout NCHW or NHWC with a leading batch dim of 1.
  * Resize is PIL's bilinear (antialiased when shrinking, rounded to 8 bits; see resample.ts), as
@@ -8,12 +9,12 @@
  * BT.601), unrounded, before the resize.
  * The alpha channel is ignored.
  */
-import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { Dim } from '../model';
 import { readWholeFile } from './bytes';
 import { DataError } from './errors';
 import { singleArrayRecord, type DataRecord, type FormatAdapter } from './format';
+import { decodeJpeg } from './jpeg';
 import { resizeBilinearPil } from './resample';
 import { dimsText, elementCountOf, type InputSpec, type TensorArray } from './tensor';
 
@@ -67,8 +68,7 @@ export function decodeImage(bytes: Uint8Array, where = 'image', maxPixels = 100_
   const kind = isImageBytes(bytes);
   try {
     if (kind === 'jpeg') {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 2048 });
-      return { width: img.width, height: img.height, data: img.data };
+      return decodeJpeg(bytes, maxPixels);
     }
     if (kind === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
