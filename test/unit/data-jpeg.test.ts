@@ -1,7 +1,7 @@
 /**
  * JPEG decoding close to libjpeg-turbo: hand-worked colour conversion and fancy upsampling, then
  * agreement with Pillow's decoder (libjpeg-turbo, Debian's python3-pil) on JPEGs Pillow writes
- * with 4:4:4, 4:2:2 and 4:2:0 chroma at odd sizes, and on a grayscale one.
+ * with 4:4:4, 4:2:2 and 4:2:0 chroma at odd sizes, and on grayscale and Adobe CMYK ones.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -45,7 +45,7 @@ test('frame info: sampling factors from the SOF marker', () => {
   assert.equal(jpegFrameInfo(new Uint8Array([0xff, 0xd8, 0x00])), null);
 });
 
-/** Pillow writes a textured odd-sized image as JPEG (subsampling 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0, or "L") and its own decode. */
+/** Pillow writes a textured odd-sized image as JPEG (subsampling 0 = 4:4:4, 1 = 4:2:2, 2 = 4:2:0, grayscale, Adobe CMYK) and its own RGB decode. */
 const PILLOW_JPEGS = `
 import sys, math
 from PIL import Image
@@ -58,9 +58,11 @@ for s in (0, 1, 2):
     open(f"{d}/s{s}.rgb", "wb").write(Image.open(f"{d}/s{s}.jpg").convert("RGB").tobytes())
 im.convert("L").save(f"{d}/gray.jpg", quality=90)
 open(f"{d}/gray.rgb", "wb").write(Image.open(f"{d}/gray.jpg").convert("RGB").tobytes())
+im.convert("CMYK").save(f"{d}/cmyk.jpg", quality=90)
+open(f"{d}/cmyk.rgb", "wb").write(Image.open(f"{d}/cmyk.jpg").convert("RGB").tobytes())
 `;
 
-test('close to Pillow (libjpeg-turbo) at 4:4:4, 4:2:2, 4:2:0 and grayscale; plain jpeg-js is not', () => {
+test('close to Pillow (libjpeg-turbo) at 4:4:4, 4:2:2, 4:2:0, grayscale and CMYK; plain jpeg-js is not for YCbCr', () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-jpeg-'));
   try {
     execFileSync(SYSTEM_PYTHON, ['-c', PILLOW_JPEGS, tmp]);
@@ -72,8 +74,8 @@ test('close to Pillow (libjpeg-turbo) at 4:4:4, 4:2:2, 4:2:0 and grayscale; plai
       }
       return { mean: sum / ref.length, max };
     };
-    const factors: Record<string, number[]> = { s0: [1, 1], s1: [2, 1], s2: [2, 2], gray: [1, 1] };
-    for (const name of ['s0', 's1', 's2', 'gray']) {
+    const factors: Record<string, number[]> = { s0: [1, 1], s1: [2, 1], s2: [2, 2], gray: [1, 1], cmyk: [1, 1] };
+    for (const name of ['s0', 's1', 's2', 'gray', 'cmyk']) {
       const bytes = new Uint8Array(fs.readFileSync(path.join(tmp, `${name}.jpg`)));
       const ref = fs.readFileSync(path.join(tmp, `${name}.rgb`));
       const info = jpegFrameInfo(bytes)!;
@@ -83,7 +85,7 @@ test('close to Pillow (libjpeg-turbo) at 4:4:4, 4:2:2, 4:2:0 and grayscale; plai
       const d = diff(ours.data, ref);
       // what remains is jpeg-js's IDCT rounding
       assert.ok(d.mean < 0.25 && d.max <= 4, `${name}: mean ${d.mean.toFixed(3)}, max ${d.max} grey levels from Pillow`);
-      if (name !== 'gray') {
+      if (name.startsWith('s')) {
         const plain = diff(jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true }).data, ref);
         assert.ok(plain.mean > d.mean + 0.2, `${name}: plain jpeg-js ${plain.mean.toFixed(3)} vs ours ${d.mean.toFixed(3)}`);
       }
