@@ -46,7 +46,8 @@ export function jpegFrameInfo(b: Uint8Array): FrameInfo | null {
   return null;
 }
 
-// libjpeg's jdcolor.c tables: 16-bit fixed point, R and B rounded, G's half added once
+// libjpeg's jdcolor.c tables: 16-bit fixed point, R and B rounded, G's half added once (its sums
+// fit in 32 bits, so >> 16 is libjpeg's arithmetic right shift)
 const SCALE = 65536;
 const fix = (x: number) => Math.floor(x * SCALE + 0.5);
 const CR_R = new Int32Array(256);
@@ -65,7 +66,7 @@ const clamp8 = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v);
 
 /** libjpeg's YCbCr -> RGB of one pixel. */
 export function ycbcrToRgb(y: number, cb: number, cr: number): [number, number, number] {
-  return [clamp8(y + CR_R[cr]), clamp8(y + Math.floor((CB_G[cb] + CR_G[cr]) / SCALE)), clamp8(y + CB_B[cb])];
+  return [clamp8(y + CR_R[cr]), clamp8(y + ((CB_G[cb] + CR_G[cr]) >> 16)), clamp8(y + CB_B[cb])];
 }
 
 /**
@@ -136,15 +137,18 @@ export function decodeJpeg(bytes: Uint8Array, maxPixels: number): RgbaImage {
   const ub = up(cb);
   const ur = up(cr);
   const uw = cw * luma.h;
-  const out = new Uint8Array(W * H * 4);
+  // in place: a pixel's RGB needs only its own Y and the chroma planes taken out above
+  const out = raw.data;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
-      const k = y * W + x;
-      const [r, g, b] = ycbcrToRgb(raw.data[4 * k], ub[y * uw + x], ur[y * uw + x]);
-      out[4 * k] = r;
-      out[4 * k + 1] = g;
-      out[4 * k + 2] = b;
-      out[4 * k + 3] = 255;
+      const o = 4 * (y * W + x);
+      const l = out[o];
+      const cbv = ub[y * uw + x];
+      const crv = ur[y * uw + x];
+      out[o] = clamp8(l + CR_R[crv]);
+      out[o + 1] = clamp8(l + ((CB_G[cbv] + CR_G[crv]) >> 16));
+      out[o + 2] = clamp8(l + CB_B[cbv]);
+      out[o + 3] = 255;
     }
   }
   return { width: W, height: H, data: out };
