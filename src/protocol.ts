@@ -416,7 +416,7 @@ export interface ResultsSelectionMessage {
   nodes: string[];
 }
 
-export type HostToResultsPanel = ResultsStateMessage | ResultsSelectionMessage;
+export type HostToResultsPanel = ResultsStateMessage | ResultsSelectionMessage | LayerHistogramsMessage;
 
 /** A bar, a Pareto point or a row of the layer table was chosen: select these layers in the graph. */
 export interface SelectLayersMessage {

@@ -7,10 +7,11 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseResultsPanelMessage, PROTOCOL_VERSION, type HostToResultsPanel, type HostToWebview, type ResultsPanelState } from '../protocol';
+import { parseResultsPanelMessage, PROTOCOL_VERSION, type HostToResultsPanel, type HostToWebview, type LayerHistogramsMessage, type ResultsPanelState } from '../protocol';
 import { graphNodeName, type LayerResultsStore } from './analysisCommands';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import { VIEW_TYPE } from './modelEditorProvider';
+import { LayerDetailRequests } from './resultsPanelDetail';
 import { resultsFeed } from './resultsPanelFeed';
 import { resultsPanelHtml } from './resultsPanelHtml';
 import { panelState } from './resultsPanelState';
@@ -25,6 +26,8 @@ interface PanelRecord {
   /** The last state sent, and what the panel reported drawing. */
   state?: ResultsPanelState;
   rendered?: { revision: number; bars: number };
+  /** The last selected-layer message sent. */
+  detail?: LayerHistogramsMessage;
 }
 
 /** What the extension's API shows of a model's results panel (the integration tests read it). */
@@ -33,19 +36,26 @@ export interface ResultsPanelInfo {
   ready: boolean;
   state?: ResultsPanelState;
   rendered?: { revision: number; bars: number };
+  detail?: LayerHistogramsMessage;
 }
 
 export class ResultsPanels {
   private readonly panels = new Map<string, PanelRecord>();
   private revision = 0;
+  private readonly details: LayerDetailRequests;
 
   constructor(
     private readonly context: vscode.ExtensionContext, private readonly provider: ModelEditorProvider,
     private readonly store: LayerResultsStore, private readonly log: vscode.LogOutputChannel,
   ) {
+    this.details = new LayerDetailRequests(context, provider);
     context.subscriptions.push(
+      this.details,
       resultsFeed.onDidChange((model) => void this.show(model, true)),
-      provider.onDidChangeSelection(({ uri, nodes }) => this.post(uri, { type: 'resultsSelection', nodes })),
+      provider.onDidChangeSelection(({ uri, nodes }) => {
+        this.post(uri, { type: 'resultsSelection', nodes });
+        if (nodes.length === 1) this.showDetail(uri, nodes[0]!);
+      }),
       { dispose: () => { for (const r of [...this.panels.values()]) r.panel.dispose(); } },
     );
   }
@@ -60,7 +70,7 @@ export class ResultsPanels {
 
   info(model: vscode.Uri): ResultsPanelInfo | undefined {
     const r = this.panels.get(model.toString());
-    return r && { visible: r.panel.visible, ready: r.ready, state: r.state, rendered: r.rendered };
+    return r && { visible: r.panel.visible, ready: r.ready, state: r.state, rendered: r.rendered, detail: r.detail };
   }
 
   /** Handles a message as if the model's panel had sent it (the integration tests' way to click). */
@@ -103,6 +113,7 @@ export class ResultsPanels {
         await this.update(record);
         return;
       case 'selectLayers':
+        if (msg.nodes.length === 1) this.showDetail(record.model, msg.nodes[0]!);
         await this.revealInGraph(record.model, msg.nodes[0]!);
         return;
       case 'resultsRendered':
@@ -123,6 +134,16 @@ export class ResultsPanels {
     }
     await vscode.commands.executeCommand('vscode.openWith', model, VIEW_TYPE, { viewColumn: vscode.ViewColumn.One });
     await this.provider.revealNode(model, node);
+  }
+
+  /** The selected layer's histograms, while its panel shows. */
+  private showDetail(model: vscode.Uri, node: string): void {
+    const r = this.panels.get(model.toString());
+    if (!r?.ready || !r.panel.visible) return;
+    void this.details.show(model, node, (m) => {
+      r.detail = m;
+      this.post(model, m);
+    });
   }
 
   private post(model: vscode.Uri, msg: HostToResultsPanel): void {

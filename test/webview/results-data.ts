@@ -5,6 +5,7 @@
  */
 import { autotune, type AutotuneResult } from '../../src/core/eval/autotune';
 import { evaluateModels } from '../../src/core/eval/evaluate';
+import { layerHistograms, type LayerHistograms } from '../../src/core/eval/histograms';
 import { robustness, type RobustnessReport } from '../../src/core/eval/robustness';
 import { sensitivity, type SensitivityReport } from '../../src/core/eval/sensitivity';
 import { fromEvaluation, fromSensitivity } from '../../src/core/report/build';
@@ -20,17 +21,23 @@ export interface RealResults {
   sensitivity: SensitivityReport;
   robustness: RobustnessReport;
   autotune: AutotuneResult;
+  /** The histograms of HISTOGRAM_NODES (static int8 calibrated on the sample images). */
+  histograms: LayerHistograms[];
   state: ResultsPanelState;
 }
+
+/** A Conv (weights and bias on grids, its output fused into the ReLU) and that ReLU (output quantized). */
+export const HISTOGRAM_NODES = ['Convolution110', 'ReLU114'];
 
 export async function realResults(): Promise<RealResults> {
   const sens = await sensitivity(SAMPLE_MODEL, { data: IMAGES, limit: 32 });
   const evaluation = fromEvaluation(await evaluateModels(SAMPLE_MODEL, INT8, { data: IMAGES, labels: LABELS }));
   const rob = await robustness(SAMPLE_MODEL, INT8, { data: IMAGES, labels: LABELS, limit: 64 });
   const tuned = await autotune(SAMPLE_MODEL, { data: IMAGES, limit: 64, budget: 'sqnr >= 40', cost: 'size' });
+  const histograms = await Promise.all(HISTOGRAM_NODES.map((n) => layerHistograms(SAMPLE_MODEL, n, { data: IMAGES, limit: 64 })));
   const state = panelState({
     fileName: 'mnist-12.onnx', evaluation, layers: { kind: 'report', source: 'Run Sensitivity Analysis', report: fromSensitivity(sens) },
     robustness: rob, autotune: tuned, selected: [], graphName: (n) => n,
   }, 1);
-  return { sensitivity: sens, robustness: rob, autotune: tuned, state };
+  return { sensitivity: sens, robustness: rob, autotune: tuned, histograms, state };
 }

@@ -145,4 +145,37 @@ describe('results panel', () => {
     assert.deepEqual(shown, values.map((v) => Number(v.toPrecision(4))), 'only-this SQNR, lowest (worst) first');
     await page.close();
   });
+
+  test('the selected layer shows its weight and activation histograms with the grid, the clipping range and the saturation share', async () => {
+    const { page, consoleErrors } = await openWithResults();
+    /** Bars, dashed clipping-range rules and grid-level rules of a histogram chart, as the data says they should be. */
+    const check = async (chart: ReturnType<Page['locator']>, bins: number[], grid: { lines: number[] } | undefined): Promise<void> => {
+      assert.equal(await chart.locator('.mark-rect path').count(), bins.length, 'one bar per bin');
+      assert.equal(await chart.locator('.mark-rule.role-mark line[stroke-dasharray]').count(), grid ? 2 : 0, 'the clipping range');
+      assert.equal(await chart.locator('.mark-rule.role-mark line:not([stroke-dasharray])').count(), grid?.lines.length ?? 0, 'the grid levels');
+    };
+    assert.ok(real.histograms.some((x) => x.weights.some((w) => w.grid)) && real.histograms.some((x) => x.activation.grid), 'the data has weight and activation grids');
+    for (const hist of real.histograms) {
+      await sendToPanel(page, { type: 'layerHistograms', node: hist.node, running: true });
+      await page.waitForSelector(`[data-testid="results-detail"][data-node="${hist.node}"] [data-testid="results-detail-status"]`);
+      await sendToPanel(page, { type: 'layerHistograms', node: hist.node, running: false, histograms: hist });
+      await page.waitForFunction((node) => (document.querySelector('[data-testid="results-detail-slot"]') as HTMLElement | null)?.dataset.drawn === node, hist.node);
+      // Weights drawn (biases, on int32 grids, are a line of text).
+      const drawn = hist.weights.filter((w) => w.input !== 2);
+      const weights = page.locator('[data-testid="results-weight-histogram"]');
+      assert.equal(await weights.count(), drawn.length);
+      for (let i = 0; i < drawn.length; i++) await check(weights.nth(i), drawn[i]!.histogram.counts, drawn[i]!.grid);
+      await check(page.locator('[data-testid="results-activation-histogram"]'), hist.activation.histogram.counts, hist.activation.grid);
+      const sat = hist.activation.saturation;
+      assert.ok((await page.textContent('[data-testid="results-saturation"]'))!.includes(sat ? `${(100 * sat.share).toPrecision(3)} %` : '—'));
+    }
+    // Re-rendering the panel (results streaming in) keeps the section.
+    const last = real.histograms.at(-1)!.node;
+    await sendToPanel(page, { type: 'resultsState', state: { ...real.state, revision: real.state.revision + 1 } });
+    await page.waitForFunction((rev) => document.getElementById('app')?.dataset.drawn === String(rev), real.state.revision + 1);
+    assert.equal(await page.locator(`[data-testid="results-detail"][data-node="${last}"]`).count(), 1);
+    assert.deepEqual(await panelCspViolations(page), []);
+    assert.deepEqual(consoleErrors, []);
+    await page.close();
+  });
 });

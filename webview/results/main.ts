@@ -6,9 +6,10 @@
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import './results.css';
-import { PROTOCOL_VERSION, type HostToResultsPanel, type ResultsLayerSet, type ResultsPanelState, type ResultsPanelToHost } from '../../src/protocol';
+import { PROTOCOL_VERSION, type HostToResultsPanel, type LayerHistogramsMessage, type ResultsLayerSet, type ResultsPanelState, type ResultsPanelToHost } from '../../src/protocol';
 import { h } from '../dom';
 import { drawChart, type Chart } from './chart';
+import { layerDetailSection } from './layerDetail';
 import { evaluationSpec, layerBarsSpec, MAX_BARS, paretoSpec, readTheme, robustnessSpec, worstFirst } from './specs';
 import { evaluationTable, layerTable, markSelectedRows } from './tables';
 
@@ -26,6 +27,35 @@ let selected = new Set<string>();
 let charts: Chart[] = [];
 /** Bumped by every render, so a render overtaken by a newer one stops drawing. */
 let drawSeq = 0;
+/** The selected layer's histograms (or their progress), drawn in their own slot. */
+let detail: LayerHistogramsMessage | undefined;
+const detailSlot = h('div', { 'data-testid': 'results-detail-slot' });
+let detailCharts: Chart[] = [];
+let detailSeq = 0;
+
+const chartWidth = (): number => Math.max(240, Math.min(720, app.clientWidth - 220));
+
+/** Draws the selected layer's section into its slot (the rest of the panel stays). */
+function renderDetail(): void {
+  const seq = ++detailSeq;
+  for (const c of detailCharts) c.dispose();
+  detailCharts = [];
+  if (!detail) return detailSlot.replaceChildren();
+  const draws: Array<[HTMLElement, Parameters<typeof drawChart>[1]]> = [];
+  detailSlot.replaceChildren(layerDetailSection(detail, chartWidth(), readTheme(), draws));
+  void (async () => {
+    for (const [box, spec] of draws) {
+      try {
+        const chart = await drawChart(box, spec);
+        if (seq !== detailSeq) return chart.dispose();
+        detailCharts.push(chart);
+      } catch (err) {
+        log('error', `A histogram failed to draw: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (seq === detailSeq) detailSlot.dataset.drawn = detail?.node ?? '';
+  })();
+}
 
 const log = (level: 'warn' | 'error', message: string): void => vscode.postMessage({ type: 'log', level, message });
 
@@ -88,7 +118,7 @@ function render(state: ResultsPanelState): void {
   selected = new Set(state.selected);
   app.dataset.selected = [...selected].join('\n');
   const theme = readTheme();
-  const width = Math.max(240, Math.min(720, app.clientWidth - 220));
+  const width = chartWidth();
   const draws: Array<() => Promise<Chart | undefined>> = [];
   const parts: HTMLElement[] = [h('h1', {}, `Results: ${state.fileName}`)];
   const e = state.evaluation;
@@ -99,6 +129,8 @@ function render(state: ResultsPanelState): void {
     parts.push(section('Float vs quantized', 'results-evaluation', evaluationTable(e), box));
   }
   if (state.layers) parts.push(layersSection(state.layers, width, draws));
+  // The selected layer's histograms sit under the bars they belong to (or alone, before any results).
+  const detailAt = parts.length;
   const p = state.pareto;
   const pSpec = p && paretoSpec(p, width, theme);
   if (p && pSpec) {
@@ -116,6 +148,7 @@ function render(state: ResultsPanelState): void {
       h('p', { class: 'ql-muted' }, `${r.samples} samples; ${fragile.length ? `more fragile than float under ${fragile.join(', ')}` : 'no shift makes the quantized model more fragile than the float one'}.`), box));
   }
   if (parts.length === 1) parts.push(h('p', { class: 'ql-muted', 'data-testid': 'results-empty' }, 'No results yet: run Run Sensitivity Analysis, Evaluate Quantized Model…, Check Robustness… or Auto Mixed Precision… on this model.'));
+  parts.splice(detailAt, 0, detailSlot);
   app.replaceChildren(...parts);
   void (async () => {
     let marks = 0;
@@ -143,6 +176,11 @@ window.addEventListener('message', (event: MessageEvent<HostToResultsPanel>) => 
       break;
     case 'resultsSelection':
       void applySelection(msg.nodes);
+      break;
+    case 'layerHistograms':
+      detail = msg;
+      detailSlot.dataset.drawn = '';
+      renderDetail();
       break;
     default:
       break;

@@ -35,7 +35,7 @@ export function readTheme(el: Element = document.body): Theme {
 export const SELECTED = 'selectedNodes';
 const IS_SELECTED = `indexof(${SELECTED}, datum.layer) >= 0`;
 
-function config(t: Theme): NonNullable<TopLevelSpec['config']> {
+export function chartConfig(t: Theme): NonNullable<TopLevelSpec['config']> {
   const text = { labelColor: t.fg, titleColor: t.fg };
   return {
     background: 'transparent',
@@ -64,7 +64,7 @@ export function worstFirst(layers: ResultsLayer[], metric: ResultsMetricInfo): R
 /** Per-layer bars, worst at the top. */
 export function layerBarsSpec(rows: ResultsLayer[], metric: ResultsMetricInfo, width: number, t: Theme): TopLevelSpec {
   return {
-    config: config(t),
+    config: chartConfig(t),
     width,
     height: { step: 18 },
     params: [{ name: SELECTED, value: [] }],
@@ -92,7 +92,7 @@ export function evaluationSpec(e: EvaluationSummary, t: Theme): TopLevelSpec | u
   ]);
   const x = { field: 'model', type: 'nominal', title: null, sort: ['float', 'quantized'] } as const;
   return {
-    config: config(t),
+    config: chartConfig(t),
     data: { values },
     facet: { column: { field: 'metric', type: 'nominal', title: null } },
     resolve: { scale: { y: 'independent' } },
@@ -130,7 +130,7 @@ export function paretoSpec(p: ParetoView, width: number, t: Theme): TopLevelSpec
   const x = { field: 'x', type: 'quantitative', title: p.x, scale: { zero: false } } as const;
   const y = { field: 'y', type: 'quantitative', title: p.y, scale: { zero: false } } as const;
   return {
-    config: config(t),
+    config: chartConfig(t),
     width,
     height: 220,
     params: [{ name: SELECTED, value: [] }],
@@ -156,7 +156,7 @@ export function robustnessSpec(r: RobustnessView, t: Theme): TopLevelSpec | unde
   const values = r.points.filter((p) => Number.isFinite(p.value) && Number.isFinite(p.level)).map((p) => ({ ...p, fragile: p.fragile ? 'fragile' : 'ok' }));
   if (!values.length) return undefined;
   return {
-    config: config(t),
+    config: chartConfig(t),
     data: { values },
     facet: { column: { field: 'kind', type: 'nominal', title: null } },
     resolve: { scale: { x: 'independent' } },

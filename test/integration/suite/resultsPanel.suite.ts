@@ -1,8 +1,8 @@
 /**
  * The results panel in a real VS Code: Run Sensitivity Analysis on mnist-12 opens the model's panel
  * beside the graph, its webview draws one bar per measured layer, a layer chosen in the panel is
- * selected in the graph editor (revealNode, answered by the graph's own selection message), and an
- * evaluation adds float against quantized. The drawing itself is checked in Chromium by
+ * selected in the graph editor (revealNode, answered by the graph's own selection message) and its
+ * histograms reach the panel, and an evaluation adds float against quantized. The drawing itself is checked in Chromium by
  * test/webview/results-panel.test.ts.
  */
 import * as assert from 'node:assert/strict';
@@ -46,7 +46,7 @@ suite('Results panel', () => {
     assert.ok(graphGroup && panelGroup && graphGroup !== panelGroup, 'panel and graph side by side');
   });
 
-  test('a layer chosen in the panel is selected in the graph editor; malformed messages are dropped', async function () {
+  test('a layer chosen in the panel is selected in the graph editor and its histograms reach the panel; malformed messages are dropped', async function () {
     this.timeout(60_000);
     const api = await getApi();
     const layers = api.resultsPanelOf(model.toString())!.state!.layers!.layers;
@@ -61,6 +61,14 @@ suite('Results panel', () => {
     }
     await sleep(500);
     assert.deepEqual(api.selectionOf(model.toString()), [other], 'no malformed message moved the selection');
+    // The selected layer's histograms, computed in a worker on the data the analysis used.
+    const detail = await waitFor(`${other}'s histograms in the panel`, () => {
+      const d = api.resultsPanelOf(model.toString())?.detail;
+      return d?.node === other && !d.running ? d : undefined;
+    }, 45_000);
+    assert.equal(detail.error, undefined);
+    assert.equal(detail.histograms?.node, other);
+    assert.ok(detail.histograms!.activation.histogram.values > 0, 'activations were binned');
     // The graph's selection reaches the panel's state the next time it is sent.
     await vscode.commands.executeCommand('quantlens.showResultsPanel', model);
     await waitFor('the panel state to carry the selection', () => api.resultsPanelOf(model.toString())?.state?.selected.join() === other);
