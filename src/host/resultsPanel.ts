@@ -111,6 +111,8 @@ export class ResultsPanels {
         if (msg.protocolVersion !== PROTOCOL_VERSION) this.log.warn(`Results panel speaks protocol ${msg.protocolVersion}, the host ${PROTOCOL_VERSION}`);
         record.ready = true;
         await this.update(record);
+        // A hidden panel's page is dropped and loads again when shown: it gets the selected layer back too.
+        if (record.detail) void record.panel.webview.postMessage(record.detail satisfies HostToResultsPanel);
         return;
       case 'selectLayers':
         if (msg.nodes.length === 1) this.showDetail(record.model, msg.nodes[0]!);

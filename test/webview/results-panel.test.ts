@@ -178,4 +178,19 @@ describe('results panel', () => {
     assert.deepEqual(consoleErrors, []);
     await page.close();
   });
+
+  test('the charts take the theme\'s colours and redraw when VS Code switches the theme', async () => {
+    const { page } = await openWithResults();
+    const fills = async (): Promise<Set<string>> => new Set((await barLayers(page)).map((b) => b.fill));
+    assert.deepEqual(await fills(), new Set(['#1f78b4']), 'the fallback outside VS Code');
+    // What VS Code does on a theme switch: new variables on the root, a new class on the body.
+    await page.evaluate(() => {
+      document.documentElement.style.setProperty('--vscode-charts-blue', '#3794ff');
+      document.body.classList.add('vscode-high-contrast');
+    });
+    await page.waitForFunction((sel) => [...document.querySelectorAll(sel)].every((p) => p.getAttribute('fill') === '#3794ff'), BARS);
+    assert.equal((await barLayers(page)).length, real.sensitivity.layers.length);
+    await page.close();
+  });
 });
+

@@ -187,4 +187,17 @@ window.addEventListener('message', (event: MessageEvent<HostToResultsPanel>) => 
   }
 });
 
+/** Redraws everything in the current theme and width (the charts' colours and sizes are fixed when drawn). */
+function redraw(): void {
+  if (current) render(current);
+  renderDetail();
+}
+// VS Code swaps the body's theme class (and the CSS variables) when the colour theme changes.
+new MutationObserver(redraw).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(redraw, 200);
+});
+
 vscode.postMessage({ type: 'ready', protocolVersion: PROTOCOL_VERSION });
