@@ -28,6 +28,11 @@ export interface BootstrapOptions {
   level?: number;
   /** PRNG seed (default 1). */
   seed?: number;
+  /**
+   * The resamples' counts per group (or per sample), drawn ahead for this seed (resamples x
+   * groups, ./bootstrapAhead.ts): used instead of drawing here.
+   */
+  drawn?: Uint32Array;
 }
 
 /** The p-quantile (0..1) of ascending `sorted`, interpolating linearly between order statistics (R type 7, numpy's default). */
@@ -96,10 +101,12 @@ export function bootstrapDistributions(n: number, statistics: readonly ((weights
   const counts = new Uint32Array(opts.groupOf ? opts.groupOf.reduce((a, g) => Math.max(a, g), -1) + 1 : n);
   const out = statistics.map(() => new Float64Array(resamples));
   const m = statistics.map(() => 0);
+  const G = counts.length;
+  if (opts.drawn && opts.drawn.length !== resamples * G) throw new RangeError(`drawn holds ${opts.drawn.length} counts, not ${resamples} x ${G}`);
   for (let b = 0; b < resamples; b++) {
-    resampleCounts(rnd, counts, opts.groupOf);
+    const w = opts.drawn ? opts.drawn.subarray(b * G, (b + 1) * G) : resampleCounts(rnd, counts, opts.groupOf);
     statistics.forEach((stat, k) => {
-      const v = stat(counts);
+      const v = stat(w);
       if (v === v) out[k][m[k]++] = v;
     });
   }

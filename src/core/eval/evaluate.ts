@@ -18,10 +18,11 @@ import { stackSamples } from '../quant/batching';
 import { sampleFeeds } from '../quant/preprocess';
 import { AbortError } from '../quant/workers';
 import type { BootstrapOptions, Interval } from './bootstrap';
-import { labelCursor, readLabels } from './labels';
+import { drawAhead, type DrawsAhead } from './bootstrapAhead';
+import { labelCursor, readLabels, type Labels } from './labels';
 import { latencyStats, memoryGrowth, memoryMark, MEMORY_METHOD, primeOnnxruntime, timedRun, type LatencyStats } from './measure';
 import { argmax, cosine, energy, errorSums, labelRank, mean, sqnrDb } from './metrics';
-import { classificationScores, pairedScores, regressionScores, type ClassificationScores, type Delta, type PerSample } from './scores';
+import { classificationScores, pairedGroups, pairedKey, pairedScores, regressionScores, type ClassificationScores, type Delta, type PerSample } from './scores';
 
 export type { Delta } from './scores';
 
@@ -146,6 +147,12 @@ export async function openOnnx(file: string): Promise<Model> {
   return m;
 }
 
+/** The samples the data will give, as far as the labels tell (each sample has one). */
+function expectedCount(labels: Labels, data: CalibrationData, offset: number, limit: number | undefined): number {
+  const available = (labels.list ? labels.list.length : data.files.length) - offset;
+  return limit === undefined ? available : Math.min(Math.max(0, Math.floor(limit)), available);
+}
+
 /** True when every input's first dim is free, so samples can be stacked along it. */
 const takesBatches = (inputs: InputSpec[]): boolean => inputs.every((i) => !!i.shape && i.shape.length > 0 && !fixedDim(i.shape[0]));
 
@@ -186,6 +193,7 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
 
   const iter = data[Symbol.asyncIterator]();
   const sessions: OrtSession[] = [];
+  let ahead: DrawsAhead | undefined;
   try {
     const first = await iter.next();
     if (first.done) throw new DataError('no-data', `${data.source} gives no samples${offset ? ` after offset ${offset}` : ''}.`);
@@ -230,6 +238,8 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
     }
 
     next();
+    // the bootstrap's draws, made in a worker while the models run (labelled data: the count is known)
+    if (labels && paths.length === 2) ahead = drawAhead(expectedCount(labels, data, offset, opts.limit), opts.bootstrap);
     const tracks: Track[] = paths.map(() => ({ pred: [], rank: [], sq: [], abs: [], times: [], runMs: 0 }));
     const sums: OutputSums[] = pairs.map(([name]) => ({ name, signal: 0, noise: 0, maxAbs: 0, cos: [] }));
     const classLabels: number[] = [];
@@ -279,6 +289,12 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
             t.abs.push(e.abs);
           }
         });
+        // the sample's bootstrap group, for the draws made meanwhile (./bootstrapAhead.ts)
+        if (ahead && task === 'classification' && outs.length === 2) {
+          const [f, q] = tracks;
+          const last = f.pred.length - 1;
+          ahead.add(pairedKey(label![0], f.pred[last], q.pred[last], f.rank[last], q.rank[last]));
+        }
       }
       if (outs.length < 2) return;
       pairs.forEach(([fName, qName], j) => {
@@ -359,7 +375,11 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
     if (paths.length === 2) {
       const outputs = sums.map((o) => ({ output: o.name, sqnrDb: sqnrDb(o.signal, o.noise), maxAbsError: o.maxAbs, cosineMean: mean(o.cos), cosineMin: o.cos.reduce((a, b) => Math.min(a, b), Infinity) }));
       const sc = outputs.find((o) => o.output === scored)!;
-      const paired = pairedScores(task, per[0], per[1], { labels: labelArray, classes, width: targetWidth.value, bootstrap: opts.bootstrap });
+      const streamed = task === 'classification' && ahead?.n === samples && !opts.bootstrap?.drawn;
+      const groups = streamed ? ahead!.groups() : pairedGroups(task, per[0], per[1], labelArray);
+      const drawn = streamed ? await ahead!.counts().catch(() => undefined) : undefined;
+      check();
+      const paired = pairedScores(task, per[0], per[1], { labels: labelArray, classes, width: targetWidth.value, bootstrap: { ...opts.bootstrap, drawn }, groups });
       result.comparison = {
         top1Agreement: paired.top1Agreement, top1AgreementCi: paired.top1AgreementCi,
         sqnrDb: sc.sqnrDb, maxAbsError: sc.maxAbsError, cosineMean: sc.cosineMean, cosineMin: sc.cosineMin, outputs,
@@ -369,6 +389,7 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
     result.timing.totalMs = performance.now() - t0;
     return result;
   } finally {
+    ahead?.close();
     await iter.return?.();
     for (const s of sessions) await s.release().catch(() => undefined);
   }

@@ -53,21 +53,42 @@ export function regressionScores(s: PerSample, width: number): { mse: number; ma
 const hits = (rank: Int32Array, k: number): Uint8Array => Uint8Array.from(rank, (r) => (r < k ? 1 : 0));
 const scaled = (a: Float64Array, by: number): Float64Array => a.map((x) => x / by);
 
+type Task = 'classification' | 'regression' | 'unlabelled';
+
+export interface SampleGroups {
+  /** Classification: each sample's group (see BootstrapOptions.groupOf); otherwise every sample stands alone. */
+  groupOf?: Int32Array;
+  /** One sample per group. */
+  representatives: number[];
+}
+
+/**
+ * Samples alike in everything the paired statistics read share a group (MNIST: ~40 groups for
+ * 9,800 samples), so a resample costs its draws and not a pass over every sample per statistic.
+ */
+export function pairedGroups(task: Task, f: PerSample, q: PerSample, labels?: Int32Array): SampleGroups {
+  const n = f.pred.length;
+  return task === 'classification'
+    ? groupSamples(n, (i) => pairedKey(labels![i], f.pred[i], q.pred[i], f.rank![i], q.rank![i]))
+    : { representatives: Array.from({ length: n }, (_, i) => i) };
+}
+
+/** A classified sample's group key: its label, both predictions, and whether each ranks the label in the top 5. */
+export const pairedKey = (label: number, fPred: number, qPred: number, fRank: number, qRank: number): string =>
+  `${label} ${fPred} ${qPred} ${fRank < 5 ? 1 : 0}${qRank < 5 ? 1 : 0}`;
+
 /**
  * Deltas (float minus quantized) with paired intervals, and the interval of top-1 agreement.
- * `labels`/`classes` for classification, `width` (target values per sample) for regression.
+ * `labels`/`classes` for classification, `width` (target values per sample) for regression;
+ * `groups` when pairedGroups already ran.
  */
 export function pairedScores(
-  task: 'classification' | 'regression' | 'unlabelled', f: PerSample, q: PerSample,
-  opts: { labels?: Int32Array; classes: number; width: number; bootstrap?: BootstrapOptions },
+  task: Task, f: PerSample, q: PerSample,
+  opts: { labels?: Int32Array; classes: number; width: number; bootstrap?: BootstrapOptions; groups?: SampleGroups },
 ): { deltas: Delta[]; top1Agreement: number; top1AgreementCi: Interval } {
   const n = f.pred.length;
-  // samples alike in everything the statistics read share a group (MNIST: ~40 groups for 9,800
-  // samples), so a resample costs its draws and not a pass over every sample per statistic
   const cls = task === 'classification';
-  const { groupOf, representatives: rep } = cls
-    ? groupSamples(n, (i) => `${opts.labels![i]} ${f.pred[i]} ${q.pred[i]} ${f.rank![i] < 5 ? 1 : 0}${q.rank![i] < 5 ? 1 : 0}`)
-    : { groupOf: undefined, representatives: Array.from({ length: n }, (_, i) => i) };
+  const { groupOf, representatives: rep } = opts.groups ?? pairedGroups(task, f, q, opts.labels);
   const pick = <T extends Int32Array | Float64Array>(a: T): T => (cls ? a.constructor === Int32Array ? Int32Array.from(rep, (i) => a[i]) : Float64Array.from(rep, (i) => a[i]) : a) as T;
   const named: { metric: string; float: number; quantized: number; stat: (w: Uint32Array) => number }[] = [];
   if (cls) {
