@@ -140,6 +140,29 @@ export interface MarksMessage {
 
 export type ViewState =
   | { kind: 'loading' }
+  /**
+   * The loaded state's graph as UTF-8 JSON, sent beside `state` instead of inside it: one buffer
+   * crosses the extension host -> workbench -> webview hops as it is, where a 5,000-node view as
+   * objects costs a JSON round trip and a structured clone of ~100k objects per hop.
+   */
+  graphJson?: Uint8Array;
+}
+
+/** The graph view as UTF-8 JSON bytes. */
+export function encodeGraphView(view: GraphView): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(view));
+}
+
+/** A graph view from its UTF-8 JSON bytes (throws on bytes that are not JSON). */
+export function decodeGraphView(bytes: Uint8Array): GraphView {
+  return JSON.parse(new TextDecoder().decode(bytes)) as GraphView;
+}
+
+/** The snapshot as the webview renders it: `graphJson`, when sent, decoded into the loaded state's graph. */
+export function unpackSnapshot(msg: SnapshotMessage): SnapshotMessage {
+  const { graphJson, ...rest } = msg;
+  if (!graphJson || rest.state.kind !== 'loaded') return rest;
+  return { ...rest, state: { ...rest.state, graph: decodeGraphView(graphJson) } };
   | { kind: 'loaded'; summary: ModelSummary; openTimeMs: number; /** Graph view model (see the block at the end). */ graph?: GraphView }
   | { kind: 'error'; message: string; code: string };
 

@@ -1,5 +1,5 @@
 /** Webview entry: handshake, then render whatever snapshot the host sends. */
-import { PROTOCOL_VERSION, type HostToWebview, type LayerResultsMessage, type MarksState, type SnapshotMessage } from '../src/protocol';
+import { PROTOCOL_VERSION, unpackSnapshot, type HostToWebview, type LayerResultsMessage, type MarksState, type SnapshotMessage } from '../src/protocol';
 import { h } from './dom';
 import type { GraphView } from '../src/protocol';
 import { GraphPanel, initialExpanded, stateKey, testHooksRequested, type GraphViewState } from './graph/graphPanel';
@@ -114,7 +114,7 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
   const msg = event.data;
   switch (msg?.type) {
     case 'snapshot':
-      render(msg);
+      render(unpackSnapshot(msg));
       break;
     case 'response':
       rpc.handle(msg);

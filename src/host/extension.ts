@@ -41,6 +41,8 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   context.subscriptions.push(log);
   const provider = ModelEditorProvider.register(context, log);
 
+  // Model workers cache opened views there (derived data, keyed by the file's content hash).
+  if (context.globalStorageUri.scheme === 'file') ModelWorkerClient.viewCacheDir = vscode.Uri.joinPath(context.globalStorageUri, 'views').fsPath;
   fixStartupRace(context, VIEW_TYPE, log);
   registerMarkCommands(context, provider);
   const results = new LayerResultsStore(context.workspaceState);

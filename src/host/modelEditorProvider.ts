@@ -8,6 +8,7 @@ import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImagePar
 import { ModelDocument } from './modelDocument';
 import { UnsavedMarksStore } from './unsavedMarks';
 import { buildWebviewHtml } from './webviewHtml';
+import { packState } from './worker/viewJson';
 
 export const VIEW_TYPE = 'quantlens.modelEditor';
 
@@ -135,7 +136,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
         type: 'snapshot',
         revision: document.revision,
         fileName: basename(document.uri),
-        state: document.state,
+        ...packState(document.state),
         ...(document.state.kind === 'loaded' ? { marks: document.marksState } : {}),
       });
 

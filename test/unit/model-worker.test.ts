@@ -12,15 +12,13 @@ import { writeOnnxFile } from '../../src/core/formats/onnx';
 import { syntheticTransformer } from '../../scripts/gen-synthetic-graph';
 import { ModelWorkerClient, ModelWorkerError } from '../../src/host/worker/modelWorkerClient';
 import { REPO_ROOT, SAMPLE_MODEL } from '../helpers/paths';
+import { ensureModelWorkerBuilt, MODEL_WORKER_ENTRY } from '../helpers/modelWorkerEntry';
 
-const ENTRY = path.join(REPO_ROOT, 'dist', 'modelWorker.js');
+const ENTRY = MODEL_WORKER_ENTRY;
 let dir: string;
 
 before(() => {
-  if (!fs.existsSync(ENTRY)) {
-    const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: REPO_ROOT, encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-  }
+  ensureModelWorkerBuilt();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ql-worker-'));
 });
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

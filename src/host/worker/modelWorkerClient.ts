@@ -2,7 +2,10 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RequestClient, type StartOptions } from '../../shared/requests';
-import type { ModelWorkerFailure, ModelWorkerMethod, ModelWorkerMethods, ModelWorkerResponse } from './modelWorkerProtocol';
+import type { GraphView } from '../../core/graphView';
+import { decodeGraphView } from '../../protocol';
+import { rememberGraphJson } from './viewJson';
+import type { ModelWorkerFailure, ModelWorkerMethod, ModelWorkerMethods, ModelWorkerResponse, ModelWorkerWire } from './modelWorkerProtocol';
 
 /** An error from the worker, with the core's error code ('truncated', 'corrupt', ..., 'request', 'internal'). */
 export class ModelWorkerError extends Error {
@@ -68,7 +71,13 @@ export class ModelWorkerClient {
     void w?.terminate();
   }
 
-  private readonly requests: RequestClient<ModelWorkerMethods, ModelWorkerFailure>;
+  private readonly requests: RequestClient<ModelWorkerWire, ModelWorkerFailure>;
+
+  /**
+   * Where model workers keep the views of models they opened (the extension's storage), so the
+   * next open of an unchanged file skips parsing and building; unset, nothing is cached.
+   */
+  static viewCacheDir: string | undefined;
 
   constructor(private readonly entry = path.join(__dirname, 'modelWorker.js'), options: ModelWorkerOptions = {}) {
     const maxHeapMb = options.maxHeapMb ?? DEFAULT_HEAP_MB;
@@ -97,7 +106,16 @@ export class ModelWorkerClient {
   }
 
   call<M extends ModelWorkerMethod>(method: M, params: ModelWorkerMethods[M]['params'], options?: StartOptions): Promise<ModelWorkerMethods[M]['result']> {
-    return this.requests.call(method, params, options);
+    if (method === 'open') return this.open(params as ModelWorkerMethods['open']['params'], options) as Promise<ModelWorkerMethods[M]['result']>;
+    return this.requests.call(method, params, options) as Promise<ModelWorkerMethods[M]['result']>;
+  }
+
+  private async open(params: ModelWorkerMethods['open']['params'], options?: StartOptions): Promise<ModelWorkerMethods['open']['result']> {
+    const withCache = 'path' in params && params.viewCacheDir === undefined && ModelWorkerClient.viewCacheDir ? { ...params, viewCacheDir: ModelWorkerClient.viewCacheDir } : params;
+    const { graphJson, ...rest } = await this.requests.call('open', withCache, options);
+    const graph = graphJson ? decodeView(graphJson) : undefined;
+    if (graph && graphJson) rememberGraphJson(graph, graphJson);
+    return { ...rest, ...(graph ? { graph } : {}) };
   }
 
   /**
@@ -129,5 +147,14 @@ export class ModelWorkerClient {
   async terminate(): Promise<void> {
     this.fail(new ModelWorkerError('The model was closed.', 'closed'));
     await this.worker.terminate();
+  }
+}
+
+/** The view from its JSON bytes; a view that does not decode is left out (the summary still shows). */
+function decodeView(bytes: Uint8Array): GraphView | undefined {
+  try {
+    return decodeGraphView(bytes);
+  } catch {
+    return undefined;
   }
 }
