@@ -14,10 +14,10 @@ import { BLOCK_SIZE, syntheticTransformer } from '../../scripts/gen-synthetic-gr
 import { buildGraphView, type GraphView } from '../../src/core/graphView';
 import type { Model } from '../../src/core/model';
 import { openModelFile } from '../../src/core/open';
-import { summarize } from '../../src/core/summary';
 import type { MarksState, WebviewToHost } from '../../src/protocol';
 import { SCALE } from '../../webview/graph/overlay';
 import { SAMPLE_MODEL } from '../helpers/paths';
+import { openGraphPage } from './graphPage';
 import { cspViolations, posted, sendToWebview, startHarness, waitRequest, type WebviewHarness } from './harness';
 
 let harness: WebviewHarness;
@@ -39,14 +39,7 @@ interface Hook {
   drawFrame(): number;
 }
 
-async function openGraph(model: Model, fileName: string, graph: GraphView, marks?: MarksState): Promise<Page> {
-  const page = await harness.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.addInitScript({ content: 'window.__qlTestHooks = true;' });
-  await page.goto(harness.url);
-  await sendToWebview(page, { type: 'snapshot', revision: 1, fileName, state: { kind: 'loaded', summary: summarize(model), openTimeMs: 1, graph }, ...(marks ? { marks } : {}) });
-  await page.waitForSelector('[data-testid="graph-view"][data-ready="true"]');
-  return page;
-}
+const openGraph = (model: Model, fileName: string, graph: GraphView, marks?: MarksState): Promise<Page> => openGraphPage(harness, model, fileName, graph, marks);
 
 const id = (g: GraphView, name: string): number => g.nodes.find((n) => n.name === name)!.id;
 const hook = <T>(page: Page, fn: (h: Hook, arg: number) => T, arg = 0): Promise<T> =>

@@ -20,7 +20,9 @@ export interface GraphDebugHook {
   layoutRestarts(): number;
   viewport(): { x: number; y: number; k: number };
   /** Overlay fill, badge text and multi-selection of the item showing `node` (marks and overlay tests). */
-  itemDecor(node: number): { fill: string | null; badge: string | null; selected: boolean } | undefined;
+  itemDecor(node: number): { fill: string | null; badge: string | null; actual: string | null; selected: boolean } | undefined;
+  /** Whether every outline row's label shows the current marks (rows out of view follow just after a frame). */
+  outlineSettled(): boolean;
   selectedNodes(): number[];
   /** Durations of the coalesced marks/overlay rebuilds (one per frame at most). */
   refreshTimes(): number[];
@@ -72,10 +74,11 @@ export function installDebugHook(p: DebugParts): void {
       const i = p.layout()?.repr[node];
       const d = p.canvas.decor;
       if (i === undefined || !d) return undefined;
-      return { fill: d.fill[i] ?? null, badge: d.badge[i]?.text ?? null, selected: d.selected?.[i] === 1 };
+      return { fill: d.fill[i] ?? null, badge: d.badge[i]?.text ?? null, actual: d.actual[i]?.text ?? null, selected: d.selected?.[i] === 1 };
     },
     selectedNodes: () => p.marks.selection.nodes(),
     refreshTimes: () => [...p.marks.refreshTimes],
+    outlineSettled: () => p.marks.outlineSettled(),
     drawFrame: () => {
       const t = performance.now();
       p.canvas.draw();

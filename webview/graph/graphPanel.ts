@@ -12,6 +12,7 @@ import type { GraphView, LayerResultsMessage, MarksState, ModelSummary } from '.
 import { h } from '../dom';
 import { renderSummary } from '../summaryView';
 import { wireCanvasInput } from './canvasInput';
+import { CompareSync } from './compareSync';
 import { installDebugHook } from './debugHook';
 import { EdgeNavigator } from './edgeNavigation';
 import { exportImage } from './exportImage';
@@ -52,6 +53,9 @@ export interface GraphPanelOptions {
   marks?: MarksState;
   /** Tells the host which nodes are selected (names), on every change. */
   postSelection?: (nodes: string[]) => void;
+  /** Compare view (compareSync.ts): reports the view's centre node and zoom while linked, and the Unlink button. */
+  postViewport?: (center: string, zoom: number) => void;
+  postUnlink?: () => void;
 }
 
 export class GraphPanel {
@@ -78,6 +82,7 @@ export class GraphPanel {
   private readonly saver: StateSaver;
   private needsFirstView = false;
   private readonly tooltip: NodeTooltip;
+  private readonly compare: CompareSync;
 
   constructor(private readonly opts: GraphPanelOptions) {
     installGraphStyles();
@@ -113,6 +118,13 @@ export class GraphPanel {
       searchResults: () => this.search.matches,
       status: (t) => (this.status.textContent = t),
     }, opts.marks);
+    this.compare = new CompareSync({
+      graph: view, canvas: this.canvas, layout: () => this.layout, postViewport: opts.postViewport, postUnlink: opts.postUnlink,
+      selectNodes: async (ids) => {
+        this.marks.selection.replace(ids, ids.slice(0, 1));
+        await this.select(ids.length ? { kind: 'node', id: ids[0] } : null, { keepMulti: true, reveal: true });
+      },
+    });
     const listen = this.listen.bind(this);
     this.search = new GraphSearch({
       graph: view, canvas: this.canvas, layout: () => this.layout, listen,
@@ -149,6 +161,7 @@ export class GraphPanel {
         foldBtn,
         button('file-media', 'Export view as PNG', 'graph-export-png', () => void this.exportImage('png')),
         button('file-code', 'Export view as SVG', 'graph-export-svg', () => void this.exportImage('svg')),
+        this.compare.element,
         this.status,
       ),
       h('div', { class: 'qlg-body' },
@@ -177,6 +190,7 @@ export class GraphPanel {
       this.canvas.onViewportChange = () => {
         this.showZoom();
         this.saver.schedule();
+        this.compare.viewportChanged();
       };
       if (restored?.viewport) this.canvas.vp = { ...restored.viewport };
       else this.firstViewWhenSized();
@@ -235,6 +249,7 @@ export class GraphPanel {
     this.saver.dispose();
     this.client.dispose();
     this.marks.dispose();
+    this.compare.dispose();
     this.canvas.dispose();
     this.minimap.dispose();
     for (const c of this.cleanups) c();
@@ -258,7 +273,7 @@ export class GraphPanel {
     this.canvas.setLayout(r);
     this.minimap.rebuild(this.canvas.themeColours);
     this.outline.rebuild(r);
-    this.marks.refresh(false);
+    this.marks.relaidOut();
     this.applySelection();
     this.search.highlight();
     const shown = r.items.filter((i) => i.kind === ItemKind.Node).length;
@@ -376,6 +391,23 @@ export class GraphPanel {
     }
     await this.select({ kind: 'node', id }, { reveal: true, force: true });
     return true;
+  }
+
+  /** Compare view: the host linked (or unlinked) this editor with `peer`'s. */
+  compareLink(peer: string, enabled: boolean): void {
+    this.compare.setLink(peer, enabled);
+  }
+
+  /** Compare view: centre `node` at `zoom` (the linked editor moved), without reporting it back. */
+  async followViewport(node: string, zoom: number): Promise<boolean> {
+    await this.start();
+    return this.compare.follow(node, zoom);
+  }
+
+  /** Compare view: the linked editor's selection, matched to this graph. */
+  async selectLinked(nodes: string[]): Promise<void> {
+    await this.start();
+    await this.compare.select(nodes);
   }
 
   // ---- input --------------------------------------------------------------------------------

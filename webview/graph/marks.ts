@@ -4,17 +4,20 @@
  * menu (canvas and outline, right-click or Shift+F10 / the ContextMenu key), the shortcuts 1 / 2 /
  * 3 / 0 / Delete, the properties panel's precision dropdown and "Mark results as…" for search. One
  * user intent is one `setMarks` request with a label, so it is one undo step in VS Code.
- * It also builds the per-item drawing data (badges, overlay fill, multi-selection) for the canvas,
- * the legend and the outline's accessible labels.
+ * It keeps the legend, and tells itemDecor.ts which nodes changed, so the canvas's badges, fills and
+ * selection and the outline's accessible labels are patched for those nodes only.
  */
 import type { GraphView, LayerResultsMessage, MarksState, Precision } from '../../src/protocol';
 import { h } from '../dom';
 import { ContextMenu, type MenuItem } from './contextMenu';
 import { ItemKind, type LayoutResult } from './layout';
 import { LayerOverlay } from './overlay';
-import { BADGE_TEXT, KEY_TO_PRECISION, MENU_TEXT, PRECISIONS, readBadgeColours, SHORTCUT, type BadgeColours } from './precision';
+import { KEY_TO_PRECISION, MENU_TEXT, PRECISIONS, readBadgeColours, SHORTCUT, type BadgeColours } from './precision';
 import type { Selection } from './properties';
-import type { Decor, GraphCanvas } from './renderer';
+import type { GraphCanvas } from './renderer';
+import { ItemDecorations } from './itemDecor';
+import { GraphLegend } from './legend';
+import { actualPrecisions, actualTooltip } from './actualPrecision';
 import type { RequestFn } from './rpc';
 import { NodeSelection, rangeOf } from './selection';
 import type { NodeTooltip } from './tooltip';
@@ -49,24 +52,27 @@ export class GraphMarks {
   private revision = -1;
   private readonly byName = new Map<string, number>();
   private colours: BadgeColours = readBadgeColours();
-  private readonly precLegend: HTMLElement;
-  private decor: Decor = { fill: [], text: [], badge: [], selected: null, band: null, badgeBorder: '' };
+  private readonly legendParts: GraphLegend;
+  /** Node id -> the precision an already quantized model runs in (actualPrecision.ts). */
+  readonly actual: (string | undefined)[];
+  private readonly items: ItemDecorations;
   private refreshQueued = false;
   /** Durations of the per-frame rebuilds while results stream in (ms, benchmarks). */
   readonly refreshTimes: number[] = [];
-  private overlayDirty = false;
 
   constructor(private readonly host: MarksHost, initial?: MarksState) {
     const g = host.graph;
     this.mark = new Int8Array(g.nodes.length).fill(-1);
     for (const n of g.nodes) if (n.kind === 'op' && !this.byName.has(n.name)) this.byName.set(n.name, n.id);
     this.overlay = new LayerOverlay(g.nodes.length, (name) => this.byName.get(name));
-    this.overlay.onChange = () => this.refresh();
-    this.precLegend = h('div', { class: 'qlg-legend-part', 'data-testid': 'marks-legend', hidden: true });
-    this.legend = h('div', { class: 'qlg-legend', 'aria-label': 'Legend', role: 'group', 'data-testid': 'graph-legend', hidden: true }, this.precLegend, this.overlay.element);
+    this.overlay.onChange = () => this.overlayChanged();
+    this.legendParts = new GraphLegend(this.overlay.element);
+    this.legend = this.legendParts.element;
+    this.actual = actualPrecisions(g);
     this.selection.onChange = (ids) => {
       this.host.postSelection?.(ids.map((i) => g.nodes[i].name).filter((_, k) => g.nodes[ids[k]].kind === 'op'));
-      this.refresh();
+      this.items.selectionChanged();
+      this.host.canvas.requestDraw();
     };
     host.tooltip.addSection((_view, node) => {
       const p = this.precisionOf(node.id);
@@ -78,7 +84,13 @@ export class GraphMarks {
           p ? h('tr', { 'data-metric': 'precision' }, h('td', {}, 'Precision'), h('td', {}, `${p} (marked)`)) : null,
           ...lines.map(([k, v]) => h('tr', { 'data-metric': k }, h('td', {}, k), h('td', {}, v))))));
     });
-    host.canvas.decor = this.decor;
+    host.tooltip.addSection(actualTooltip(this.actual));
+    this.items = new ItemDecorations({
+      graph: g, mark: this.mark, actual: this.actual, bad: () => this.overlay.badNode,
+      colourOf: (b) => this.overlay.colourOf(b), textOf: (b) => this.overlay.textOf(b), colours: () => this.colours,
+      isSelected: (n) => this.selection.has(n), selectionSize: () => this.selection.size, primaryItem: () => host.canvas.selectedItem,
+    });
+    host.canvas.decor = this.items.decor;
     if (initial) this.setMarks(initial);
   }
 
@@ -97,7 +109,10 @@ export class GraphMarks {
 
   themeChanged(): void {
     this.colours = readBadgeColours();
-    this.refresh(true);
+    this.items.marksChanged('all');
+    this.renderLegend();
+    this.legendParts.showActual(this.actual, this.colours);
+    this.host.canvas.requestDraw();
   }
 
   // ---- state from the host ------------------------------------------------------------------
@@ -105,6 +120,7 @@ export class GraphMarks {
   setMarks(m: MarksState): void {
     if (m.revision < this.revision) return;
     this.revision = m.revision;
+    const before = this.mark.slice();
     this.mark.fill(-1);
     const unknown = new Set(m.unknown);
     for (const [name, p] of Object.entries(m.plan)) {
@@ -115,81 +131,49 @@ export class GraphMarks {
       else this.mark[id] = pi;
     }
     this.unknown = [...unknown].sort();
-    this.refresh();
+    const changed: number[] = [];
+    for (let i = 0; i < before.length; i++) if (before[i] !== this.mark[i]) changed.push(i);
+    this.items.marksChanged(changed);
+    this.renderLegend();
+    this.host.canvas.requestDraw();
   }
 
   layerResults(msg: LayerResultsMessage): void {
     this.overlay.apply(msg);
-    this.overlayDirty = true;
     this.queueRefresh();
   }
 
-  /** Coalesces streaming updates into one rebuild per frame. */
+  /** Coalesces streaming results into one update per frame, drawn in that frame. */
   private queueRefresh(): void {
     if (this.refreshQueued) return;
     this.refreshQueued = true;
     requestAnimationFrame(() => {
       this.refreshQueued = false;
       const t = performance.now();
-      this.refresh();
+      this.overlayChanged();
       this.refreshTimes.push(performance.now() - t);
       if (this.refreshTimes.length > 2000) this.refreshTimes.splice(0, 1000);
       this.host.canvas.flush();
     });
   }
 
+  /** The overlay's values, metric or range moved: its scale and legend, then the fills of the items that changed. */
+  private overlayChanged(): void {
+    this.items.overlayChanged(this.overlay.refresh());
+    this.legendParts.updateVisibility();
+    this.host.canvas.requestDraw();
+  }
+
   // ---- what the canvas, the outline and the legend show -------------------------------------
 
-  /** Rebuilds the per-item drawing data, the legend and the outline labels (after a layout too). */
-  refresh(overlay = true): void {
+  /** A new layout: the drawing data, outline labels and legend for it, in full. */
+  relaidOut(): void {
     const layout = this.host.layout();
-    if (overlay || this.overlayDirty) {
-      this.overlay.refresh();
-      this.overlayDirty = false;
-    }
     if (!layout) return;
-    const n = layout.items.length;
-    const d = this.decor;
-    const itemMark = new Int8Array(n).fill(-2); // -2 none yet, -3 mixed, -1 some unmarked
-    const itemBad = new Float32Array(n).fill(NaN);
-    const sel = new Uint8Array(n);
-    const bad = this.overlay.badNode;
-    const g = this.host.graph;
-    for (let node = 0; node < g.nodes.length; node++) {
-      if (g.nodes[node].kind !== 'op') continue;
-      const i = layout.repr[node];
-      const m = this.mark[node];
-      const cur = itemMark[i];
-      itemMark[i] = cur === -2 ? m : cur === m ? cur : -3;
-      const b = bad[node];
-      if (b === b && !(itemBad[i] >= b)) itemBad[i] = b;
-      if (this.selection.has(node) && layout.items[i].kind === ItemKind.Node) sel[i] = 1;
-    }
-    // A collapsed group is selected when all of its members are.
-    if (this.selection.size) for (let i = 0; i < n; i++) if (layout.items[i].kind === ItemKind.Group && this.groupNodes(layout.items[i].id).every((x) => this.selection.has(x))) sel[i] = 1;
-    const c = this.colours;
-    d.fill = new Array(n).fill(null);
-    d.text = new Array(n).fill(null);
-    d.badge = new Array(n).fill(null);
-    for (let i = 0; i < n; i++) {
-      const b = itemBad[i];
-      if (b === b) {
-        d.fill[i] = this.overlay.colourOf(b);
-        d.text[i] = this.overlay.textOf(b);
-      }
-      const m = itemMark[i];
-      if (m >= 0) {
-        const p = PRECISIONS[m];
-        d.badge[i] = { text: BADGE_TEXT[p], bg: c.bg[p], fg: c.fg[p] };
-      } else if (m === -3 && layout.items[i].kind === ItemKind.Group) {
-        d.badge[i] = { text: 'mixed', bg: c.bg.mixed, fg: c.fg.mixed };
-      }
-    }
-    d.selected = sel;
-    d.badgeBorder = c.border;
-    this.host.canvas.requestDraw();
+    this.items.rebuild(layout, this.host.outlineItems());
     this.renderLegend();
-    this.labelOutline(itemMark);
+    this.legendParts.showActual(this.actual, this.colours);
+    this.host.canvas.requestDraw();
   }
 
   private groupNodes(group: number): number[] {
@@ -205,55 +189,19 @@ export class GraphMarks {
   }
 
   private renderLegend(): void {
-    const counts = new Map<Precision, number>();
-    for (const m of this.mark) if (m >= 0) counts.set(PRECISIONS[m], (counts.get(PRECISIONS[m]) ?? 0) + 1);
-    const c = this.colours;
-    const rows: HTMLElement[] = PRECISIONS.filter((p) => counts.has(p)).map((p) => {
-      const sw = h('span', { class: 'qlg-swatch', 'aria-hidden': 'true' }, BADGE_TEXT[p]);
-      sw.style.background = c.bg[p];
-      sw.style.color = c.fg[p];
-      return h('div', { class: 'qlg-legend-row', 'data-precision': p, 'data-count': counts.get(p) }, sw, ` ${p} × ${counts.get(p)}`);
-    });
-    if (this.unknown.length) {
-      const shown = this.unknown.slice(0, 40).join('\n') + (this.unknown.length > 40 ? `\n… and ${this.unknown.length - 40} more` : '');
-      rows.push(h('div', { class: 'qlg-legend-row qlg-legend-missing', 'data-testid': 'marks-missing', 'data-count': this.unknown.length, title: `Marked, but not in this model:\n${shown}`, tabindex: 0 },
-        `${this.unknown.length} mark${this.unknown.length === 1 ? '' : 's'} on missing nodes`));
-    }
-    this.precLegend.replaceChildren(...(rows.length ? [h('div', { class: 'qlg-legend-title' }, 'Precision marks'), ...rows] : []));
-    this.precLegend.hidden = !rows.length;
-    this.legend.hidden = !rows.length && this.overlay.element.hidden;
-  }
-
-  /** The outline rows' accessible labels carry the mark ("Convolution110, Conv, marked int16"). */
-  private labelOutline(itemMark: Int8Array): void {
-    const layout = this.host.layout();
-    if (!layout) return;
-    const g = this.host.graph;
-    for (const el of this.host.outlineItems()) {
-      const i = Number(el.dataset.item);
-      const it = layout.items[i];
-      const m = itemMark[i];
-      const text = m >= 0 ? PRECISIONS[m] : m === -3 && it.kind === ItemKind.Group ? 'mixed' : '';
-      el.setAttribute('aria-selected', this.itemSelected(i) || i === this.host.canvas.selectedItem ? 'true' : 'false');
-      if (el.dataset.mark === text) continue;
-      if (text) el.dataset.mark = BADGE_TEXT[text as Precision] ?? text;
-      else delete el.dataset.mark;
-      el.dataset.precision = text;
-      if (it.kind === ItemKind.Node) {
-        const node = g.nodes[it.id];
-        el.setAttribute('aria-label', `${node.name}, ${node.kind === 'op' ? node.opType : node.kind === 'input' ? 'graph input' : 'graph output'}${text ? `, marked ${text}` : ''}`);
-      } else {
-        const grp = g.groups[it.id];
-        el.setAttribute('aria-label', `${grp.label}, ${grp.size} nodes${text ? `, marked ${text}` : ''}`);
-      }
-    }
+    this.legendParts.showPlanned(this.mark, this.unknown, this.colours);
   }
 
   // ---- selection ----------------------------------------------------------------------------
 
-  /** Whether layout item `i` is in the multi-selection (as of the last refresh). */
+  /** Whether every outline row's label shows the current marks. */
+  outlineSettled(): boolean {
+    return this.items.rowsSettled();
+  }
+
+  /** Whether layout item `i` is in the multi-selection. */
   itemSelected(i: number): boolean {
-    return this.decor.selected?.[i] === 1;
+    return this.items.itemSelected(i);
   }
 
   /** The nodes an outline row or canvas item stands for (a node, or a group's members). */
@@ -299,7 +247,7 @@ export class GraphMarks {
 
   /** Rubber band in world coordinates: while dragging (`final` false) it is drawn; at the end it selects. */
   band(rect: { x: number; y: number; w: number; h: number } | null, final: boolean, additive: boolean): void {
-    this.decor.band = final ? null : rect;
+    this.items.decor.band = final ? null : rect;
     this.host.canvas.requestDraw();
     if (!final || !rect) return;
     const layout = this.host.layout();

@@ -51,8 +51,13 @@ export class LayerOverlay {
   readonly present = new Set<LayerMetric>();
   min = NaN;
   max = NaN;
-  /** Node id -> badness 0..1 for the metric shown, NaN without a value (rebuilt by refresh()). */
+  /** Node id -> badness 0..1 for the metric shown, NaN without a value (brought up to date by refresh()). */
   badNode = new Float32Array(0);
+  /** Nodes whose values arrived since the last refresh; `allDirty` when every node's badness may have moved. */
+  private readonly touched = new Set<number>();
+  private allDirty = true;
+  /** The metric and range badNode was computed for. */
+  private scaleOf = '';
   readonly element: HTMLElement;
   private readonly picker: HTMLSelectElement;
   private readonly minEl: HTMLElement;
@@ -65,7 +70,7 @@ export class LayerOverlay {
     this.picker.addEventListener('change', () => {
       this.metric = (this.picker.value || undefined) as LayerMetric | undefined;
       this.chosen = true;
-      this.refresh();
+      this.allDirty = true;
       this.onChange?.();
     });
     const bar = h('canvas', { class: 'qlg-scale', width: 128, height: 10, 'aria-hidden': 'true', 'data-testid': 'overlay-scale' });
@@ -85,6 +90,7 @@ export class LayerOverlay {
       this.values.clear();
       this.present.clear();
       this.done = false;
+      this.allDirty = true;
     }
     this.source = msg.source;
     this.done ||= msg.done;
@@ -101,12 +107,16 @@ export class LayerOverlay {
         }
       }
       this.values.set(id, cur);
+      this.touched.add(id);
     }
     return true;
   }
 
-  /** Rebuilds the per-node badness, the range and the legend. */
-  refresh(): void {
+  /**
+   * Brings the range, the legend and the per-node badness up to date; returns the nodes whose
+   * badness changed, or 'all' when the metric or the range moved (every colour is relative to them).
+   */
+  refresh(): Iterable<number> | 'all' {
     const m = this.metric && this.present.has(this.metric) ? this.metric : [...this.present][0];
     if (!this.chosen || !this.present.has(this.metric!)) this.metric = m;
     let min = Infinity;
@@ -119,13 +129,23 @@ export class LayerOverlay {
     }
     this.min = min;
     this.max = max;
+    const scale = `${m}|${min}|${max}`;
+    const all = this.allDirty || scale !== this.scaleOf || this.badNode.length !== this.nodeCount;
+    this.scaleOf = scale;
+    this.allDirty = false;
     if (this.badNode.length !== this.nodeCount) this.badNode = new Float32Array(this.nodeCount);
-    this.badNode.fill(NaN);
-    if (m && min <= max) for (const [id, v] of this.values) {
-      const x = v[m];
-      if (x !== undefined) this.badNode[id] = badness(m, x, min, max);
-    }
+    const changed: Iterable<number> | 'all' = all ? 'all' : [...this.touched];
+    this.touched.clear();
+    const value = (id: number): number => {
+      const x = m && min <= max ? this.values.get(id)?.[m] : undefined;
+      return x !== undefined ? badness(m!, x, min, max) : NaN;
+    };
+    if (changed === 'all') {
+      this.badNode.fill(NaN);
+      if (m && min <= max) for (const id of this.values.keys()) this.badNode[id] = value(id);
+    } else for (const id of changed) this.badNode[id] = value(id);
     this.renderLegend();
+    return changed;
   }
 
   colourOf(bad: number): string {

@@ -18,6 +18,8 @@ export interface Decor {
   fill: (string | null)[];
   text: (string | null)[];
   badge: ({ text: string; bg: string; fg: string } | null)[];
+  /** The precision the model already runs in (a quantized model): an outlined tag, where planned marks are filled. */
+  actual: ({ text: string; colour: string } | null)[];
   selected: Uint8Array | null;
   band: { x: number; y: number; w: number; h: number } | null;
   badgeBorder: string;
@@ -328,6 +330,26 @@ export class GraphCanvas {
     ctx.fillText(b.text, x + BADGE_W / 2, y + BADGE_H / 2 + 0.5);
   }
 
+  /** The actual-precision badge of item `i`: outlined in its colour on the top-left corner, text in the foreground colour. */
+  private drawActual(i: number, it: LayoutItem, text: boolean, px: number): void {
+    const b = this.decor?.actual[i];
+    if (!b) return;
+    const ctx = this.ctx;
+    const x = it.x - 6;
+    const y = it.y - BADGE_H / 2 - 2;
+    ctx.fillStyle = this.colours.bg;
+    ctx.fillRect(x, y, BADGE_W, BADGE_H);
+    ctx.strokeStyle = b.colour;
+    ctx.lineWidth = Math.max(1.5, 2 * px);
+    ctx.strokeRect(x, y, BADGE_W, BADGE_H);
+    if (!text) return;
+    ctx.fillStyle = this.colours.fg;
+    ctx.font = `600 10px ${this.colours.font}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillText(b.text, x + BADGE_W / 2, y + BADGE_H / 2 + 0.5);
+  }
+
   draw(): void {
     const t0 = performance.now();
     this.resize();
@@ -451,6 +473,7 @@ export class GraphCanvas {
           const mix = g.opMix.map(([op, n]) => `${op}×${n}`).join(' ');
           ctx.fillText(clip(`${g.size} nodes · ${mix}`, (it.w - 16) / 6), it.x + 8, it.y + 36);
         }
+        this.drawActual(i, it, text, px);
         this.drawBadge(i, it, text, px);
         continue;
       }
@@ -484,6 +507,7 @@ export class GraphCanvas {
           ctx.fillText(clip(short, (it.w - 10) / 5.6), it.x + it.w / 2, it.y + 29);
         }
       }
+      this.drawActual(i, it, text, px);
       this.drawBadge(i, it, text, px);
     }
     const band = this.decor?.band;

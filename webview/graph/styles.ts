@@ -16,6 +16,9 @@ const CSS = `
 .qlg-body { flex: 1; display: flex; min-height: 0; }
 .qlg-outline { width: 240px; flex: none; overflow: auto; border-right: 1px solid var(--vscode-panel-border, transparent); padding: 2px 0; font-size: var(--vscode-font-size); background: var(--vscode-sideBar-background, transparent); color: var(--vscode-sideBar-foreground, inherit); }
 .qlg-outline [role=treeitem] { cursor: pointer; outline: none; }
+/* Thousands of rows: the outline is its own layout root, and rows off screen are neither styled inside nor laid out until scrolled to. */
+.qlg-outline { contain: strict; }
+.qlg-outline .qlg-leaf, .qlg-outline [role=treeitem][aria-expanded=false] { content-visibility: auto; contain-intrinsic-block-size: auto 22px; }
 .qlg-outline [role=group] { margin: 0; padding: 0; }
 /* Rows as in VS Code's trees: 22 px, indent guides, twistie, icon, label, description. */
 .qlg-outline .qlg-row { display: block; height: 22px; line-height: 22px; padding: 0 6px 0 4px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -93,6 +96,9 @@ const CSS = `
 .qlg-select:focus { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
 .qlg-prop-precision { margin: 6px 0; }
 .qlg-outline [data-mark]::after { content: attr(data-mark); margin-left: 6px; padding: 0 4px; font-size: 10px; font-weight: 700; border: 1px solid currentColor; border-radius: 2px; opacity: 0.9; }
+/* Actual precision (what a quantized model runs in): outlined and dashed, at the row's right end; planned marks follow the name. */
+.qlg-outline [data-actual]::before { content: attr(data-actual); float: right; margin: 3px 6px 0 4px; padding: 0 3px; line-height: 14px; font-size: 10px; font-weight: 600; border: 1px dashed currentColor; border-radius: 2px; color: var(--vscode-descriptionForeground); }
+.qlg-swatch-actual { background: transparent; color: inherit; border-width: 2px; border-style: solid; min-width: 30px; line-height: 13px; }
 .qlg-menu { position: fixed; z-index: 50; min-width: 220px; padding: 4px 0; font-size: 13px; outline: none;
   background: var(--vscode-menu-background, var(--vscode-editorWidget-background, #252526)); color: var(--vscode-menu-foreground, var(--vscode-foreground));
   border: 1px solid var(--vscode-menu-border, var(--vscode-contrastBorder, var(--vscode-widget-border, transparent))); border-radius: 4px; box-shadow: 0 2px 8px var(--vscode-widget-shadow, rgba(0,0,0,0.36)); }
