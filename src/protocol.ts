@@ -51,7 +51,26 @@ export interface SelectionMessage {
   nodes: string[];
 }
 
-export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage | SelectionMessage;
+/**
+ * Compare view, only while linked: after the user moved the view, the node nearest its centre and
+ * the zoom (debounced), so the host can move the linked editor to the matching node.
+ */
+export interface ViewportMessage {
+  type: 'viewport';
+  center: string;
+  zoom: number;
+}
+
+/** Compare view: the user ended the link from the toolbar. */
+export interface UnlinkCompareMessage {
+  type: 'unlinkCompare';
+}
+
+/** Zooms a viewport report may carry (the canvas keeps to 0.01–4; fitting a huge graph goes lower). */
+export const MIN_VIEW_ZOOM = 1e-4;
+export const MAX_VIEW_ZOOM = 64;
+
+export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage | SelectionMessage | ViewportMessage | UnlinkCompareMessage;
 
 /** Requests the webview can make, with their parameter and result types. */
 export interface HostRequests {
@@ -205,7 +224,33 @@ export interface RevealNodeMessage {
   node: string;
 }
 
-export type HostToWebview = SnapshotMessage | ResponseMessage | MarksMessage | RevealNodeMessage | LayerResultsMessage;
+/** Compare view: this editor is linked with (enabled) or no longer linked with the editor of `peer` (a file name). */
+export interface CompareLinkMessage {
+  type: 'compareLink';
+  peer: string;
+  enabled: boolean;
+}
+
+/** Compare view: the linked editor moved; centre `node` at `zoom` without moving the selection or reporting back. */
+export interface FollowViewportMessage {
+  type: 'followViewport';
+  node: string;
+  zoom: number;
+}
+
+/**
+ * Compare view: the linked editor's selection, matched to this graph (the op first, then its
+ * quantizers); an empty list clears the selection. The view moves only when the first is out of
+ * sight, and does not report that move back.
+ */
+export interface SelectNodesMessage {
+  type: 'selectNodes';
+  nodes: string[];
+}
+
+export type HostToWebview =
+  | SnapshotMessage | ResponseMessage | MarksMessage | RevealNodeMessage | LayerResultsMessage
+  | CompareLinkMessage | FollowViewportMessage | SelectNodesMessage;
 
 // ---- validation of untrusted input from the webview ------------------------------------------
 
@@ -298,6 +343,14 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     }
     case 'selection':
       return hasOnlyKeys(raw, ['type', 'nodes']) && isNodeList(raw.nodes) ? { type: 'selection', nodes: raw.nodes } : undefined;
+    case 'viewport': {
+      const { center, zoom } = raw;
+      if (!hasOnlyKeys(raw, ['type', 'center', 'zoom']) || !isTensorName(center)) return undefined;
+      if (typeof zoom !== 'number' || !Number.isFinite(zoom) || zoom < MIN_VIEW_ZOOM || zoom > MAX_VIEW_ZOOM) return undefined;
+      return { type: 'viewport', center, zoom };
+    }
+    case 'unlinkCompare':
+      return hasOnlyKeys(raw, ['type']) ? { type: 'unlinkCompare' } : undefined;
     case 'request': {
       if (!Number.isSafeInteger(raw.id) || typeof raw.method !== 'string' || !REQUEST_METHODS.has(raw.method)) return undefined;
       if (!isRecord(raw.params)) return undefined;

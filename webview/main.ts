@@ -21,6 +21,8 @@ let marks: MarksState | undefined;
 let results: LayerResultsMessage[] = [];
 /** A revealNode that arrived before the graph view. */
 let pendingReveal: string | undefined;
+/** The compare link (Compare Models…), replayed into a graph view mounted later. */
+let compareLink: { peer: string; enabled: boolean } | undefined;
 
 function acceptMarks(m: MarksState | undefined): void {
   if (m && (!marks || m.revision >= marks.revision)) marks = m;
@@ -42,7 +44,10 @@ function mountGraph(msg: SnapshotMessage, graph: GraphView, foldQdq: boolean, st
     testHooks: testHooksRequested(),
     marks,
     postSelection: (nodes) => vscode.postMessage({ type: 'selection', nodes }),
+    postViewport: (center, zoom) => vscode.postMessage({ type: 'viewport', center, zoom }),
+    postUnlink: () => vscode.postMessage({ type: 'unlinkCompare' }),
   });
+  if (compareLink) graphPanel.compareLink(compareLink.peer, compareLink.enabled);
   for (const r of results) graphPanel.layerResults(r);
   if (pendingReveal !== undefined) void graphPanel.revealNode(pendingReveal);
   pendingReveal = undefined;
@@ -131,6 +136,16 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     case 'revealNode':
       if (graphPanel) void graphPanel.revealNode(msg.node);
       else pendingReveal = msg.node;
+      break;
+    case 'compareLink':
+      compareLink = { peer: msg.peer, enabled: msg.enabled };
+      graphPanel?.compareLink(msg.peer, msg.enabled);
+      break;
+    case 'followViewport':
+      void graphPanel?.followViewport(msg.node, msg.zoom);
+      break;
+    case 'selectNodes':
+      void graphPanel?.selectLinked(msg.nodes);
       break;
     default:
       break;

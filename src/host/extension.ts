@@ -19,6 +19,7 @@ import { ModelEditorProvider, VIEW_TYPE } from './modelEditorProvider';
 import { ModelWorkerClient } from './worker/modelWorkerClient';
 import { quantizeCommand, type QuantizeCommandArgs } from './quantizeCommand';
 import { fixStartupRace, reopenModelTabs } from './startupRace';
+import { CompareLink, type CompareLinkInfo } from './compareLink';
 
 /** The API returned by activate(): used by the integration tests and by other extensions. */
 export interface QuantLensApi {
@@ -33,6 +34,8 @@ export interface QuantLensApi {
   resultsPanelMessage(uri: string, message: unknown): boolean;
   /** The nodes selected in the graph of an open model. */
   selectionOf(uri: string): string[] | undefined;
+  /** The compare link an open model takes part in (Compare Models…): its side, its peer and the overlay re-keyed for the quantized graph. */
+  compareLinkOf(uri: string): CompareLinkInfo | undefined;
   openDocuments(): Array<{ uri: string; summary?: ModelSummary; error?: string; webviewReady: boolean; firstViewMs?: number }>;
 }
 
@@ -111,6 +114,7 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
     resultsPanelOf: (uri) => resultsPanels.info(vscode.Uri.parse(uri)),
     resultsPanelMessage: (uri, message) => resultsPanels.deliver(vscode.Uri.parse(uri), message),
     selectionOf: (uri) => [...provider.editors].find((r) => r.document.uri.toString() === uri)?.selection,
+    compareLinkOf: (uri) => CompareLink.info(vscode.Uri.parse(uri)),
       if (!record || record.document.state.kind !== 'loaded') return undefined;
       const { plan, unknown } = record.document.marksState;
       return { plan, unknown, unsaved: record.document.hasUnsavedMarks };

@@ -4,7 +4,7 @@
  * exit), and the webview only sends intents that the host turns into edits.
  */
 import * as vscode from 'vscode';
-import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type LayerResultsMessage, type WebviewToHost } from '../protocol';
+import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type LayerResultsMessage, type UnlinkCompareMessage, type ViewportMessage, type WebviewToHost } from '../protocol';
 import { ModelDocument } from './modelDocument';
 import { UnsavedMarksStore } from './unsavedMarks';
 import { buildWebviewHtml } from './webviewHtml';
@@ -38,6 +38,15 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   /** Fires when an editor's graph selection changes (the results panel highlights those layers). */
   private readonly _onDidChangeSelection = new vscode.EventEmitter<{ uri: vscode.Uri; nodes: string[] }>();
   readonly onDidChangeSelection = this._onDidChangeSelection.event;
+  /** Fires when a linked editor reports its viewport or asks to unlink (the compare link listens). */
+  private readonly _onDidReportCompare = new vscode.EventEmitter<{ uri: vscode.Uri; msg: ViewportMessage | UnlinkCompareMessage }>();
+  readonly onDidReportCompare = this._onDidReportCompare.event;
+  /** Fires when an editor of a model closes. */
+  private readonly _onDidCloseEditor = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidCloseEditor = this._onDidCloseEditor.event;
+  /** Fires when an editor's webview (re)loaded and got its snapshot (a hidden tab shown again starts afresh). */
+  private readonly _onDidReadyEditor = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidReadyEditor = this._onDidReadyEditor.event;
 
   private readonly unsavedMarks: UnsavedMarksStore;
 
@@ -169,6 +178,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
           this._onDidChangeActive.fire();
         }
         for (const s of subs) s.dispose();
+        this._onDidCloseEditor.fire(document.uri);
       }),
     ];
     // Unsaved marks the store kept across a reload become one edit now that an editor shows them.
@@ -258,6 +268,7 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
         if (record.pendingReveal !== undefined) post({ type: 'revealNode', node: record.pendingReveal });
         record.pendingReveal = undefined;
         void this.resultsFor(record.document.uri).then((m) => { if (m) post(m); });
+        this._onDidReadyEditor.fire(record.document.uri);
         return;
       case 'rendered':
         if (msg.stateKind !== 'loading' && record.firstViewMs === undefined) {
@@ -299,6 +310,10 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
       case 'selection':
         record.selection = msg.nodes;
         this._onDidChangeSelection.fire({ uri: record.document.uri, nodes: msg.nodes });
+        return;
+      case 'viewport':
+      case 'unlinkCompare':
+        this._onDidReportCompare.fire({ uri: record.document.uri, msg });
         return;
       default:
         return assertNever(msg);

@@ -11,6 +11,7 @@ import type { RobustnessReport } from '../core/eval/robustness';
 import type { ReportFormat, ResultsReport } from '../core/report';
 import { LAYER_METRICS, type LayerMetric, type LayerResult, type LayerResultsMessage } from '../protocol';
 import { keepReport, reportsOf, runAnalysisJob } from './analysisCommands';
+import { CompareLink } from './compareLink';
 import type { ModelEditorProvider } from './modelEditorProvider';
 import { resultsFeed } from './resultsPanelFeed';
 import type { AnalysisJob, AnalysisResult } from './worker/analysisJobProtocol';
@@ -241,8 +242,8 @@ export function overlayOf(r: ResultsReport, run: string, source: string, metric?
 
 /**
  * *Compare Models…*: every layer of a QDQ model against the float one (SQNR, MSE, saturation), drawn
- * on both graphs, the quantized one opened beside the float one; nodes match by name through the
- * Q/DQ pairs.
+ * on both graphs, the quantized one opened beside the float one and linked to it (compareLink.ts:
+ * nodes matched through the Q/DQ pairs and QOperator renames, selection and pan synchronised).
  */
 async function compareLayers(
   context: vscode.ExtensionContext, provider: ModelEditorProvider, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: CompareArgs,
@@ -273,8 +274,8 @@ async function compareLayers(
     provider.postToDocument(model, overlay);
     const q = vscode.Uri.file(quantized);
     await vscode.commands.executeCommand('vscode.openWith', q, 'quantlens.modelEditor', vscode.ViewColumn.Beside);
-    // The quantized graph's op nodes carry the same names: the same overlay applies once it is ready.
-    void provider.whenReady(q).then(() => provider.postToDocument(q, overlay));
+    // Both editors linked (selection, pan, the overlay under the quantized graph's names) once ready.
+    void CompareLink.start(provider, model, q, overlay, log);
     const worst = [...result.results.layers].filter((l) => Number.isFinite(l.metrics.sqnrDb)).sort((a, b) => a.metrics.sqnrDb! - b.metrics.sqnrDb!)[0];
     const line = `QuantLens: ${result.results.layers.length} layers compared${worst ? `; lowest SQNR ${worst.node} at ${worst.metrics.sqnrDb!.toFixed(1)} dB` : ''}.`;
     log.info(line);

@@ -1,7 +1,7 @@
 /** The host validates every webview message as untrusted input. */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_EXPORT_BYTES, MAX_MARK_NODES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
+import { MAX_EXPORT_BYTES, MAX_MARK_NODES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, MAX_VIEW_ZOOM, MIN_VIEW_ZOOM, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
 
 test('accepts well-formed messages', () => {
   assert.deepEqual(parseWebviewMessage({ type: 'ready', protocolVersion: PROTOCOL_VERSION }), { type: 'ready', protocolVersion: PROTOCOL_VERSION });
@@ -110,4 +110,29 @@ test('mark intents and selections are accepted only in their exact shape', () =>
   for (const r of bad) assert.equal(parseWebviewMessage({ type: 'request', id: 1, ...(r as object) }), undefined, JSON.stringify(r).slice(0, 120));
   assert.equal(parseWebviewMessage({ type: 'selection', nodes: 'a' }), undefined);
   assert.equal(parseWebviewMessage({ type: 'selection', nodes: ['a'], extra: 1 }), undefined);
+});
+
+test('compare view: a viewport report needs a sane node name and a finite zoom in range; unlink has no fields', () => {
+  assert.deepEqual(parseWebviewMessage({ type: 'viewport', center: 'Convolution110', zoom: 1.25 }), { type: 'viewport', center: 'Convolution110', zoom: 1.25 });
+  assert.deepEqual(parseWebviewMessage({ type: 'viewport', center: 'n', zoom: MIN_VIEW_ZOOM }), { type: 'viewport', center: 'n', zoom: MIN_VIEW_ZOOM });
+  assert.deepEqual(parseWebviewMessage({ type: 'viewport', center: 'n', zoom: MAX_VIEW_ZOOM }), { type: 'viewport', center: 'n', zoom: MAX_VIEW_ZOOM });
+  assert.deepEqual(parseWebviewMessage({ type: 'unlinkCompare' }), { type: 'unlinkCompare' });
+  const bad: unknown[] = [
+    { type: 'viewport', center: 'n', zoom: Number.NaN },
+    { type: 'viewport', center: 'n', zoom: Number.POSITIVE_INFINITY },
+    { type: 'viewport', center: 'n', zoom: 0 },
+    { type: 'viewport', center: 'n', zoom: -1 },
+    { type: 'viewport', center: 'n', zoom: MIN_VIEW_ZOOM / 2 },
+    { type: 'viewport', center: 'n', zoom: MAX_VIEW_ZOOM * 2 },
+    { type: 'viewport', center: 'n', zoom: '1' },
+    { type: 'viewport', center: 'n' },
+    { type: 'viewport', center: '', zoom: 1 },
+    { type: 'viewport', center: 'x'.repeat(MAX_TENSOR_NAME + 1), zoom: 1 },
+    { type: 'viewport', center: 42, zoom: 1 },
+    { type: 'viewport', center: ['n'], zoom: 1 },
+    { type: 'viewport', zoom: 1 },
+    { type: 'viewport', center: 'n', zoom: 1, extra: true },
+    { type: 'unlinkCompare', peer: 'x' },
+  ];
+  for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m).slice(0, 120));
 });
