@@ -20,6 +20,9 @@ suite('Results panel', () => {
   });
 
   suiteTeardown(async () => {
+    // As the Auto Mixed Precision suite does: a model the search marked closes without a save prompt.
+    await openInQuantLens(model);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     await closeAllEditors();
     await vscode.workspace.fs.delete(model).then(undefined, () => undefined);
   });
@@ -93,4 +96,30 @@ suite('Results panel', () => {
     const panels = vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.label === 'Results: results-mnist.onnx');
     assert.equal(panels.length, 1, 'one panel per model');
   });
+
+  test('Auto Mixed Precision… draws its measured plans in the panel; a point selects its layers in the graph', async function () {
+    this.timeout(180_000);
+    const api = await getApi();
+    const r = await vscode.commands.executeCommand<{ points: Array<{ cost: number; plan: Record<string, string> }> } | undefined>(
+      'quantlens.autoMixedPrecision', model, { data: workspaceFile(MNIST_IMAGES).fsPath, budget: 'sqnr >= 45', limit: 40 });
+    assert.ok(r && r.points.length > 1, 'the search measured plans');
+    try {
+      const info = await waitFor('the Pareto plans in the panel', () => {
+        const i = api.resultsPanelOf(model.toString());
+        return i?.state?.pareto && i.rendered?.revision === i.state.revision ? i : undefined;
+      }, 60_000);
+      const points = info.state!.pareto!.points;
+      assert.deepEqual(points.map((p) => p.x), r.points.map((p) => p.cost));
+      assert.equal(points.filter((p) => p.chosen).length >= 1, true, 'the chosen plan is marked');
+      const withLayers = points.find((p) => p.nodes.length > 0)!;
+      api.resultsPanelMessage(model.toString(), { type: 'selectLayers', nodes: withLayers.nodes });
+      await waitFor('the graph to select the plan\'s first layer', () => api.selectionOf(model.toString())?.join() === withLayers.nodes[0]);
+    } finally {
+      // The chosen plan became the marks (one edit): undo it so the editor closes clean.
+      await openInQuantLens(model);
+      await vscode.commands.executeCommand('undo');
+      await waitFor('the marks undone', () => Object.keys(api.marksOf(model.toString())?.plan ?? { x: 1 }).length === 0);
+    }
+  });
 });
+
