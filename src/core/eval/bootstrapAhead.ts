@@ -70,7 +70,7 @@ parentPort.on('message', (msg) => {
 }
 
 /** Samples per message to the worker. */
-const CHUNK = 512;
+const CHUNK = 2048;
 
 /**
  * Draws for `n` samples made in a worker; `add` gives each sample's group key as it is known

@@ -130,7 +130,7 @@ export async function sensitivity(modelPath: string, opts: SensitivityOptions): 
     const tm = performance.now();
     const method = opts.method ?? 'reuse';
     const so: OrtSessionOptions = { ...SESSION, ...(opts.threads ? { intraOpNumThreads: opts.threads } : {}) };
-    const runner = method === 'reuse' ? reuseRunner(view, reference, samples, qOutput, so, opts.keptBytes) : naiveRunner(view, reference, samples, qOutput, so);
+    const runner = (method === 'reuse' ? reuseRunner : naiveRunner)(view, reference, samples, qOutput, { session: so, signal, keptBytes: opts.keptBytes });
     const layers = runner.layers;
     try {
       const U = layers.length;

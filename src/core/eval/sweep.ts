@@ -16,6 +16,7 @@ import { createSession, runSession, type OrtSession, type OrtSessionOptions, typ
 import { ORT_DTYPES, sampleFeeds, withExtraOutputs } from '../quant/preprocess';
 import { configModel, gateLayers, type GateLayer } from './gate';
 import { cutBelow, cutModel, type Cut } from './cut';
+import { checkAbort } from './layers';
 import type { QdqView } from './layersGraph';
 
 export interface SweepConfig {
@@ -37,27 +38,35 @@ export interface SweepRunner {
 /** Which layers read quantized tensors in a configuration. */
 export const layersOn = (count: number, c: SweepConfig): boolean[] => Array.from({ length: count }, (_, k) => (c.base === 'quantized') !== (k === c.flip));
 
-/** Counts of what a runner did. */
-interface Counts { sessions: number; runs: number }
+export interface RunnerOptions {
+  session: OrtSessionOptions;
+  signal?: AbortSignal;
+  /** reuseRunner: bound on the kept cut values (default KEPT_BYTES). */
+  keptBytes?: number;
+}
+
+/** What a runner works with, and counts of what it did. */
+interface Context { so: OrtSessionOptions; signal?: AbortSignal; sessions: number; runs: number }
 
 /** Lets the caller's event loop turn. */
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** Runs every sample through `session`, letting the caller's event loop turn between runs. */
-async function runSamples(session: OrtSession, feeds: (i: number) => Record<string, OrtTensor>, count: number, output: string, counts: Counts): Promise<Float32Array[]> {
+async function runSamples(session: OrtSession, feeds: (i: number) => Record<string, OrtTensor>, count: number, output: string, cx: Context): Promise<Float32Array[]> {
   const outs: Float32Array[] = [];
   for (let i = 0; i < count; i++) {
+    checkAbort(cx.signal, 'The sensitivity run');
     const o = await runSession(session, feeds(i), [output], 'the model');
-    counts.runs++;
+    cx.runs++;
     outs.push(o[output].data as Float32Array);
     if (i % 4 === 3) await turn();
   }
   return outs;
 }
 
-async function withSession<T>(model: Model, so: OrtSessionOptions, what: string, counts: Counts, use: (s: OrtSession) => Promise<T>): Promise<T> {
-  const s = await createSession(writeOnnx(model), so, what);
-  counts.sessions++;
+async function withSession<T>(model: Model, what: string, cx: Context, use: (s: OrtSession) => Promise<T>): Promise<T> {
+  const s = await createSession(writeOnnx(model), cx.so, what);
+  cx.sessions++;
   try {
     return await use(s);
   } finally {
@@ -66,15 +75,15 @@ async function withSession<T>(model: Model, so: OrtSessionOptions, what: string,
 }
 
 /** One model and one session per configuration. */
-export function naiveRunner(view: QdqView, reference: Model, samples: Sample[], output: string, so: OrtSessionOptions): SweepRunner {
+export function naiveRunner(view: QdqView, reference: Model, samples: Sample[], output: string, o: RunnerOptions): SweepRunner {
   const feeds = samples.map(sampleFeeds);
   const layers = gateLayers(view, reference);
-  const counts: Counts = { sessions: 0, runs: 0 };
+  const cx: Context = { so: o.session, signal: o.signal, sessions: 0, runs: 0 };
   return {
     layers,
-    run: (c) => withSession(configModel(view, reference, layersOn(layers.length, c)), so, 'a configuration model', counts, (s) => runSamples(s, (i) => feeds[i], feeds.length, output, counts)),
-    sessions: () => counts.sessions,
-    runs: () => counts.runs,
+    run: (c) => withSession(configModel(view, reference, layersOn(layers.length, c)), 'a configuration model', cx, (s) => runSamples(s, (i) => feeds[i], feeds.length, output, cx)),
+    sessions: () => cx.sessions,
+    runs: () => cx.runs,
     close: async () => undefined,
   };
 }
@@ -97,12 +106,13 @@ interface Base {
 export const KEPT_BYTES = 512 * 2 ** 20;
 
 /** The base runs once, each switched layer runs only below its cut (see the module comment). */
-export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], output: string, so: OrtSessionOptions, keptBytes = KEPT_BYTES): SweepRunner {
+export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], output: string, o: RunnerOptions): SweepRunner {
+  const keptBytes = o.keptBytes ?? KEPT_BYTES;
   const feeds = samples.map(sampleFeeds);
   const layers = gateLayers(view, reference);
   const inputs = new Set(mainGraph(view.model).inputs);
   const bases = new Map<SweepConfig['base'], Promise<Base>>();
-  const counts: Counts = { sessions: 0, runs: 0 };
+  const cx: Context = { so: o.session, signal: o.signal, sessions: 0, runs: 0 };
   const config = (c: SweepConfig): Model => configModel(view, reference, layersOn(layers.length, c));
   const fed = (kept: Map<string, OrtTensor>[], i: number, names: string[]): Record<string, OrtTensor> =>
     Object.fromEntries(names.map((n) => [n, inputs.has(n) ? feeds[i][n] : kept[i].get(n)!]));
@@ -114,10 +124,11 @@ export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], 
     b.kept = [];
     b.outputs = [];
     for (let i = 0; i < feeds.length; i++) {
-      const o = await runSession(b.session, feeds[i], [output, ...names], 'the model');
-      counts.runs++;
-      b.outputs.push(o[output].data as Float32Array);
-      b.kept.push(new Map(names.map((n) => [n, o[n]])));
+      checkAbort(cx.signal, 'The sensitivity run');
+      const r = await runSession(b.session, feeds[i], [output, ...names], 'the model');
+      cx.runs++;
+      b.outputs.push(r[output].data as Float32Array);
+      b.kept.push(new Map(names.map((n) => [n, r[n]])));
       if (i % 4 === 3) await turn();
     }
     b.group = group;
@@ -132,10 +143,10 @@ export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], 
       if (i % 4 === 3) await turn();
     }
     const all = [...new Set(cuts.flatMap((c) => c?.frontier ?? []))].filter((n) => !inputs.has(n));
-    const session = await createSession(writeOnnx(withExtraOutputs(config({ base }), all)), so, 'the model with its layer values as outputs');
-    counts.sessions++;
+    const session = await createSession(writeOnnx(withExtraOutputs(config({ base }), all)), cx.so, 'the model with its layer values as outputs');
+    cx.sessions++;
     const b: Base = { session, models, cuts, groups: [layers.map((_, i) => i)], group: -1, outputs: [], kept: [] };
-    await runBase(b, 0);
+    await runBase(b, 0).catch(async (e: unknown) => { await session.release().catch(() => undefined); throw e; });
     // bytes kept per layer, from the values of this run; regroup when all of them exceed the budget
     const bytes = (n: string): number => b.kept.reduce((s, k) => s + ((k.get(n)?.data as ArrayBufferView | undefined)?.byteLength ?? 0), 0);
     if (all.reduce((s, n) => s + bytes(n), 0) > keptBytes) {
@@ -169,7 +180,7 @@ export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], 
         return b.outputs;
       }
       const cut = b.cuts[c.flip];
-      if (!cut) return withSession(b.models[c.flip], so, 'a configuration model', counts, (s) => runSamples(s, (i) => feeds[i], feeds.length, output, counts));
+      if (!cut) return withSession(b.models[c.flip], 'a configuration model', cx, (s) => runSamples(s, (i) => feeds[i], feeds.length, output, cx));
       const group = b.groups.findIndex((g) => g.includes(c.flip!));
       if (b.group !== group) await runBase(b, group);
       const types = new Map<string, TensorType>();
@@ -177,12 +188,13 @@ export function reuseRunner(view: QdqView, reference: Model, samples: Sample[], 
         const t = inputs.has(n) ? feeds[0][n] : b.kept[0].get(n)!;
         types.set(n, { dtype: ORT_DTYPES[t.type], shape: [...t.dims] });
       }
-      return withSession(cutModel(b.models[c.flip], cut, output, types), so, `the model below ${layers[c.flip].node}`, counts, (s) => runSamples(s, (i) => fed(b.kept, i, cut.frontier), feeds.length, output, counts));
+      return withSession(cutModel(b.models[c.flip], cut, output, types), `the model below ${layers[c.flip].node}`, cx, (s) => runSamples(s, (i) => fed(b.kept, i, cut.frontier), feeds.length, output, cx));
     },
-    sessions: () => counts.sessions,
-    runs: () => counts.runs,
+    sessions: () => cx.sessions,
+    runs: () => cx.runs,
     close: async () => {
-      for (const b of bases.values()) await (await b).session.release().catch(() => undefined);
+      // a base that failed to open released its session itself
+      for (const b of bases.values()) await (await b.catch(() => undefined))?.session.release().catch(() => undefined);
     },
   };
 }
