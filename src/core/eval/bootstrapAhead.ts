@@ -22,7 +22,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 // tsx / esbuild keepNames wrap functions in __name(); make it a no-op here.
 var __name = (target) => target;
 const drawState = ${drawState.toString()};
-${resampleCounts.toString()}
+const resampleCounts = ${resampleCounts.toString()};
 const { n, resamples, seed } = workerData;
 const perSample = new Uint8Array(n * resamples);
 const counts = new Uint32Array(n);
