@@ -15,8 +15,9 @@ import * as path from 'node:path';
 
 /** Bump when the cached summary or view changes shape; the worker bundle's own stamp covers code changes too. */
 const FORMAT = 1;
-/** Views kept; the least recently used beyond this are deleted. */
+/** Views kept (count and total bytes); the least recently used beyond either are deleted. */
 const MAX_ENTRIES = 48;
+const MAX_BYTES = 256 * 1024 * 1024;
 
 export interface CachedOpen {
   /** JSON of the model summary. */
@@ -129,9 +130,16 @@ export class ViewCache {
 
   private async evict(): Promise<void> {
     const names = (await fs.promises.readdir(this.dir)).filter((n) => n.endsWith('.view'));
-    if (names.length <= MAX_ENTRIES) return;
-    const aged = await Promise.all(names.map(async (n) => ({ n, t: (await fs.promises.stat(path.join(this.dir, n))).mtimeMs })));
-    aged.sort((a, b) => a.t - b.t);
-    for (const { n } of aged.slice(0, aged.length - MAX_ENTRIES)) await fs.promises.rm(path.join(this.dir, n), { force: true });
+    const entries = await Promise.all(names.map(async (n) => {
+      const s = await fs.promises.stat(path.join(this.dir, n));
+      return { n, t: s.mtimeMs, size: s.size };
+    }));
+    entries.sort((a, b) => b.t - a.t); // newest first
+    let bytes = 0;
+    for (const [i, e] of entries.entries()) {
+      bytes += e.size;
+      // The newest entry (the one just written) always stays.
+      if (i > 0 && (i >= MAX_ENTRIES || bytes > MAX_BYTES)) await fs.promises.rm(path.join(this.dir, e.n), { force: true });
+    }
   }
 }
