@@ -110,8 +110,9 @@ async function compare(
       (progress, token) => runAnalysisJob(context.extensionPath, job, progress, token),
     );
     if (result.kind === 'evaluate') {
-      keepReport(model, 'evaluation', result.results);
       await docs.show(model, 'evaluation', result.markdown);
+      // Kept after the text report opens, so the results panel shows on top of it.
+      keepReport(model, 'evaluation', result.results);
       const line = `QuantLens: ${evaluationLine(result.report)}.`;
       log.info(line);
       for (const w of result.report.warnings) log.warn(w);
@@ -119,8 +120,8 @@ async function compare(
       return result.report;
     }
     if (result.kind === 'robustness') {
-      resultsFeed.robustness(model, result.report);
       await docs.show(model, 'robustness', result.markdown);
+      resultsFeed.robustness(model, result.report);
       const fragile = result.report.rows.filter((r) => r.fragile);
       const line = fragile.length
         ? `QuantLens: the quantized model is more fragile than the float one under ${fragile.map((r) => `${r.kind} ${r.level}`).join(', ')}.`

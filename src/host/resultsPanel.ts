@@ -84,6 +84,8 @@ export class ResultsPanels {
     const root = this.context.extensionUri;
     const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, `Results: ${path.basename(model.fsPath)}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
       enableScripts: true,
+      // A small page: kept alive behind the text reports that open in its group, so updates still draw.
+      retainContextWhenHidden: true,
       localResourceRoots: [vscode.Uri.joinPath(root, 'dist'), vscode.Uri.joinPath(root, 'media')],
     });
     const record: PanelRecord = { model, panel, ready: false };

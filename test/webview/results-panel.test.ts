@@ -192,5 +192,18 @@ describe('results panel', () => {
     assert.equal((await barLayers(page)).length, real.sensitivity.layers.length);
     await page.close();
   });
+
+  test('layers streaming in redraw the bars as they arrive, marked as still measuring', async () => {
+    const { page } = await harness.open();
+    const all = real.state.layers!;
+    for (let n = 1; n <= all.layers.length; n++) {
+      const layers = { ...all, running: n < all.layers.length, layers: all.layers.slice(0, n) };
+      await sendToPanel(page, { type: 'resultsState', state: { ...real.state, revision: 10 + n, layers } });
+      await page.waitForFunction((rev) => document.getElementById('app')?.dataset.drawn === String(rev), 10 + n);
+      assert.equal(await page.locator(BARS).count(), layers.layers.filter((l) => Number.isFinite(l.metrics[all.metric])).length);
+      assert.equal(/Measuring…/.test((await page.textContent('[data-testid="results-layers"]'))!), n < all.layers.length);
+    }
+    await page.close();
+  });
 });
 

@@ -97,6 +97,28 @@ suite('Results panel', () => {
     assert.equal(panels.length, 1, 'one panel per model');
   });
 
+  test('Check Robustness… adds each model\'s curve per kind of shift', async function () {
+    this.timeout(180_000);
+    const api = await getApi();
+    const r = await vscode.commands.executeCommand<{ rows: Array<{ kind: string; level: number; float?: number; quantized?: number }> } | undefined>('quantlens.checkRobustness', model, {
+      quantized: workspaceFile(MNIST_INT8).fsPath, data: workspaceFile(MNIST_IMAGES).fsPath, labels: workspaceFile(MNIST_LABELS).fsPath, limit: 40,
+    });
+    assert.ok(r && r.rows.length > 1);
+    const info = await waitFor('the robustness curves in the panel', () => {
+      const i = api.resultsPanelOf(model.toString());
+      return i?.state?.robustness && i.rendered?.revision === i.state.revision ? i : undefined;
+    }, 60_000);
+    const rob = info.state!.robustness!;
+    assert.equal(rob.metric, 'top-1 accuracy');
+    // Every shifted row is a point of each model; the unshifted row is level 0 of every kind's curve.
+    const kinds = new Set(r.rows.filter((x) => x.kind !== 'none').map((x) => x.kind));
+    const shifted = r.rows.filter((x) => x.kind !== 'none').length;
+    assert.equal(rob.points.length, 2 * (shifted + kinds.size));
+    for (const row of r.rows.filter((x) => x.kind !== 'none')) {
+      assert.equal(rob.points.find((p) => p.kind === row.kind && p.level === row.level && p.model === 'quantized')?.value, row.quantized);
+    }
+  });
+
   test('Auto Mixed Precision… draws its measured plans in the panel; a point selects its layers in the graph', async function () {
     this.timeout(180_000);
     const api = await getApi();
