@@ -260,6 +260,8 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
           const l0 = sampleLabels![0];
           const integral = l0.length === 1 && Number.isInteger(l0[0]);
           task = integral && per > 1 ? 'classification' : 'regression';
+          // regression intervals are drawn per sample, in this thread
+          if (task === 'regression') { ahead?.close(); ahead = undefined; }
           if (task === 'regression' && l0.length !== per) {
             throw new DataError('shape-mismatch', `Labels ${labels.source} give ${l0.length} value(s) per sample but output "${scored}" gives ${per}; class labels are single integers, regression targets one value per output element`, { file: labels.source });
           }
