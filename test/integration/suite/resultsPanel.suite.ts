@@ -110,6 +110,9 @@ suite('Results panel', () => {
     }, 60_000);
     const rob = info.state!.robustness!;
     assert.equal(rob.metric, 'top-1 accuracy');
+    // The text report opened in the panel's group first; the panel is shown on top of it.
+    await waitFor('the panel on top of the text report', () => api.resultsPanelOf(model.toString())?.visible === true);
+    assert.ok(vscode.workspace.textDocuments.some((d) => d.uri.path.endsWith('(robustness).md')), 'the text report opened too');
     // Every shifted row is a point of each model; the unshifted row is level 0 of every kind's curve.
     const kinds = new Set(r.rows.filter((x) => x.kind !== 'none').map((x) => x.kind));
     const shifted = r.rows.filter((x) => x.kind !== 'none').length;
