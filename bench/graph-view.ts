@@ -84,7 +84,7 @@ async function firstPaint(harness: WebviewHarness, msg: SnapshotMessage): Promis
  * `layerResults` message covering every node; then 50,000 results streamed in 500 messages (10 per
  * frame, random nodes and order): p95 of the per-frame rebuild and of the draw.
  */
-async function benchMarksAndOverlay(page: Page, graph: GraphView, round = 0): Promise<Record<string, number>> {
+export async function benchMarksAndOverlay(page: Page, graph: GraphView, round = 0): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   // tsx keeps function names by wrapping named functions in __name(...); the functions below are
   // serialized into the page, where that helper does not exist.

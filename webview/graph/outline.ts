@@ -56,7 +56,7 @@ export function buildOutline(layout: LayoutResult, view: GraphView): { content: 
         h('span', { class: 'qlg-muted qlg-desc' }, `${grp.size}`));
       el = h('div', { role: 'treeitem', 'aria-level': it.depth + 1, 'aria-expanded': open ? 'true' : 'false', 'aria-selected': 'false', tabindex: -1, 'data-item': i, 'data-kind': 'group', 'data-id': it.id, 'data-path': grp.path }, row);
       if (open) {
-        const kids = h('div', { role: 'group' });
+        const kids = h('div', { role: 'group', class: 'qlg-kids' });
         el.append(kids);
         containers[i] = kids;
       }
@@ -64,5 +64,12 @@ export function buildOutline(layout: LayoutResult, view: GraphView): { content: 
     parentEl.append(el);
     items.push(el);
   });
+  // An open group's rows are skipped while off screen (styles.ts): give each its height until it was drawn once.
+  const rows = new Array<number>(layout.items.length).fill(0);
+  for (let i = layout.items.length - 1; i >= 0; i--) {
+    const p = layout.items[i].parent;
+    if (p >= 0) rows[p] += rows[i] + 1;
+  }
+  containers.forEach((kids, i) => kids.style.setProperty('contain-intrinsic-block-size', `auto ${rows[i] * 22}px`));
   return { content, items };
 }

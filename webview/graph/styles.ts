@@ -19,6 +19,7 @@ const CSS = `
 /* Thousands of rows: the outline is its own layout root, and rows off screen are neither styled inside nor laid out until scrolled to. */
 .qlg-outline { contain: strict; }
 .qlg-outline .qlg-leaf, .qlg-outline [role=treeitem][aria-expanded=false] { content-visibility: auto; contain-intrinsic-block-size: auto 22px; }
+.qlg-outline .qlg-kids { content-visibility: auto; }
 .qlg-outline [role=group] { margin: 0; padding: 0; }
 /* Rows as in VS Code's trees: 22 px, indent guides, twistie, icon, label, description. */
 .qlg-outline .qlg-row { display: block; height: 22px; line-height: 22px; padding: 0 6px 0 4px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
