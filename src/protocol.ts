@@ -140,25 +140,6 @@ export interface SnapshotMessage {
   state: ViewState;
   /** The precision marks (absent while the model loads). */
   marks?: MarksState;
-}
-
-/** The document's precision marks, as the webviews mirror them. */
-export interface MarksState {
-  /** Node name -> precision. */
-  plan: Record<string, Precision>;
-  /** Marked names the model does not have (the model changed since the marks were made). */
-  unknown: string[];
-  revision: number;
-}
-
-/** The marks changed (an edit, undo, redo, revert or a recipe changed on disk). */
-export interface MarksMessage {
-  type: 'marks';
-  marks: MarksState;
-}
-
-export type ViewState =
-  | { kind: 'loading' }
   /**
    * The loaded state's graph as UTF-8 JSON, sent beside `state` instead of inside it: one buffer
    * crosses the extension host -> workbench -> webview hops as it is, where a 5,000-node view as
@@ -182,6 +163,25 @@ export function unpackSnapshot(msg: SnapshotMessage): SnapshotMessage {
   const { graphJson, ...rest } = msg;
   if (!graphJson || rest.state.kind !== 'loaded') return rest;
   return { ...rest, state: { ...rest.state, graph: decodeGraphView(graphJson) } };
+}
+
+/** The document's precision marks, as the webviews mirror them. */
+export interface MarksState {
+  /** Node name -> precision. */
+  plan: Record<string, Precision>;
+  /** Marked names the model does not have (the model changed since the marks were made). */
+  unknown: string[];
+  revision: number;
+}
+
+/** The marks changed (an edit, undo, redo, revert or a recipe changed on disk). */
+export interface MarksMessage {
+  type: 'marks';
+  marks: MarksState;
+}
+
+export type ViewState =
+  | { kind: 'loading' }
   | { kind: 'loaded'; summary: ModelSummary; openTimeMs: number; /** Graph view model (see the block at the end). */ graph?: GraphView }
   | { kind: 'error'; message: string; code: string };
 
