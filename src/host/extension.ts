@@ -41,11 +41,11 @@ export interface QuantLensApi {
 
 export function activate(context: vscode.ExtensionContext): QuantLensApi {
   const log = vscode.window.createOutputChannel('QuantLens', { log: true });
+  // Model workers cache opened views there (derived data, keyed by the file's content hash).
+  if (context.globalStorageUri.scheme === 'file') ModelWorkerClient.viewCacheDir = vscode.Uri.joinPath(context.globalStorageUri, 'views').fsPath;
   context.subscriptions.push(log);
   const provider = ModelEditorProvider.register(context, log);
 
-  // Model workers cache opened views there (derived data, keyed by the file's content hash).
-  if (context.globalStorageUri.scheme === 'file') ModelWorkerClient.viewCacheDir = vscode.Uri.joinPath(context.globalStorageUri, 'views').fsPath;
   fixStartupRace(context, VIEW_TYPE, log);
   registerMarkCommands(context, provider);
   const results = new LayerResultsStore(context.workspaceState);
@@ -54,16 +54,14 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   registerAutotuneCommand(context, provider, log);
   registerRecipeLanguage(context, new RecipeModels(provider, log), (model, node) => results.insight(model, node));
   const active = new ActiveModelContext(provider);
+  const resultsPanels = new ResultsPanels(context, provider, results, log);
   const summaries = new SummaryDocuments();
 
-  const resultsPanels = new ResultsPanels(context, provider, results, log);
   context.subscriptions.push(
     active,
     summaries,
     vscode.commands.registerCommand('quantlens.openSample', () => openSample(context, VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.showOutput', () => log.show(true)),
-    vscode.commands.registerCommand('quantlens.revealNode', (uri: vscode.Uri, node: string) =>
-      uri instanceof vscode.Uri && typeof node === 'string' ? provider.revealNode(uri, node) : false),
     vscode.commands.registerCommand('quantlens.showResultsPanel', async (uri?: vscode.Uri) => {
       const model = uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri;
       if (!model) {
@@ -73,6 +71,8 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
       await resultsPanels.show(model, false);
       return true;
     }),
+    vscode.commands.registerCommand('quantlens.revealNode', (uri: vscode.Uri, node: string) =>
+      uri instanceof vscode.Uri && typeof node === 'string' ? provider.revealNode(uri, node) : false),
     vscode.commands.registerCommand('quantlens.reopenModelTabs', () => reopenModelTabs(VIEW_TYPE)),
     vscode.commands.registerCommand('quantlens.quantizeModel', (uri?: vscode.Uri, args?: QuantizeCommandArgs) =>
       quantizeCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, {
@@ -109,12 +109,12 @@ export function activate(context: vscode.ExtensionContext): QuantLensApi {
   return {
     version,
     layerResultsOf: (uri) => provider.resultsFor(vscode.Uri.parse(uri)),
-    marksOf: (uri) => {
-      const record = [...provider.editors].find((r) => r.document.uri.toString() === uri);
     resultsPanelOf: (uri) => resultsPanels.info(vscode.Uri.parse(uri)),
     resultsPanelMessage: (uri, message) => resultsPanels.deliver(vscode.Uri.parse(uri), message),
     selectionOf: (uri) => [...provider.editors].find((r) => r.document.uri.toString() === uri)?.selection,
     compareLinkOf: (uri) => CompareLink.info(vscode.Uri.parse(uri)),
+    marksOf: (uri) => {
+      const record = [...provider.editors].find((r) => r.document.uri.toString() === uri);
       if (!record || record.document.state.kind !== 'loaded') return undefined;
       const { plan, unknown } = record.document.marksState;
       return { plan, unknown, unsaved: record.document.hasUnsavedMarks };
