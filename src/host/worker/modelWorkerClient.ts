@@ -111,7 +111,9 @@ export class ModelWorkerClient {
   }
 
   private async open(params: ModelWorkerMethods['open']['params'], options?: StartOptions): Promise<ModelWorkerMethods['open']['result']> {
-    const withCache = 'path' in params && params.viewCacheDir === undefined && ModelWorkerClient.viewCacheDir ? { ...params, viewCacheDir: ModelWorkerClient.viewCacheDir } : params;
+    // QUANTLENS_NO_VIEW_CACHE turns the cache off (benchmarks compare with it, diagnosis).
+    const cacheDir = process.env.QUANTLENS_NO_VIEW_CACHE ? undefined : ModelWorkerClient.viewCacheDir;
+    const withCache = 'path' in params && params.viewCacheDir === undefined && cacheDir ? { ...params, viewCacheDir: cacheDir } : params;
     const { graphJson, ...rest } = await this.requests.call('open', withCache, options);
     const graph = graphJson ? decodeView(graphJson) : undefined;
     if (graph && graphJson) rememberGraphJson(graph, graphJson);
