@@ -10,6 +10,7 @@ import type { GraphView } from './core/graphView';
 import type { TensorStats } from './core/tensor';
 import type { ModelSummary } from './core/summary';
 import type { Precision as CorePrecision } from './core/quant/plan';
+import type { Reply } from './shared/requests';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -185,12 +186,11 @@ export type ViewState =
   | { kind: 'loaded'; summary: ModelSummary; openTimeMs: number; /** Graph view model (see the block at the end). */ graph?: GraphView }
   | { kind: 'error'; message: string; code: string };
 
-export interface ResponseMessage {
-  type: 'response';
-  id: number;
-  ok?: unknown;
-  err?: string;
-}
+/** A method's result, any method: what a response may carry. */
+export type HostResult = HostRequests[keyof HostRequests]['result'];
+
+/** The answer to request `id`: its result (`ok`), or a message the webview shows as it is (`err`). */
+export type ResponseMessage = { type: 'response' } & Reply<HostResult, string>;
 
 /** Per-layer numbers an analysis measured, drawn as an overlay (colour, legend, tooltip line). */
 export type LayerMetric = 'sensitivity' | 'sqnrDb' | 'mse' | 'saturation' | 'deltaMetric';

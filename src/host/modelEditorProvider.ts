@@ -4,7 +4,7 @@
  * exit), and the webview only sends intents that the host turns into edits.
  */
 import * as vscode from 'vscode';
-import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostToWebview, type LayerResultsMessage, type UnlinkCompareMessage, type ViewportMessage, type WebviewToHost } from '../protocol';
+import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostResult, type HostToWebview, type LayerResultsMessage, type UnlinkCompareMessage, type ViewportMessage, type WebviewToHost } from '../protocol';
 import { ModelDocument } from './modelDocument';
 import { UnsavedMarksStore } from './unsavedMarks';
 import { buildWebviewHtml } from './webviewHtml';
@@ -231,8 +231,8 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   }
 
   /** Runs a request's work and posts exactly one response, {ok} or {err} with a readable message. */
-  private answer(id: number, post: (m: HostToWebview) => void, work: () => Promise<unknown>): void {
-    let p: Promise<unknown>;
+  private answer(id: number, post: (m: HostToWebview) => void, work: () => Promise<HostResult>): void {
+    let p: Promise<HostResult>;
     try {
       p = work();
     } catch (e) {

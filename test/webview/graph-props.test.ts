@@ -19,6 +19,7 @@ import { openModelFile } from '../../src/core/open';
 import { summarize } from '../../src/core/summary';
 import { readConstantValues, tensorStats } from '../../src/core/tensor';
 import { SAMPLE_MODEL, SYSTEM_PYTHON, sharedModel } from '../helpers/paths';
+import type { HostResult } from '../../src/protocol';
 import { cspViolations, posted, sendToWebview, startHarness, waitRequest, type WebviewHarness } from './harness';
 
 let harness: WebviewHarness;
@@ -39,7 +40,7 @@ async function openGraph(model: Model, fileName: string, graph: GraphView = buil
 }
 
 
-async function respond(page: Page, id: number, ok: unknown): Promise<void> {
+async function respond(page: Page, id: number, ok: HostResult): Promise<void> {
   await sendToWebview(page, { type: 'response', id, ok });
 }
 
