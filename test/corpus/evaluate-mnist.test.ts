@@ -3,10 +3,12 @@
  * 200..9999 with labels, raw 0..255 input. Checked against an independent count: the test reads
  * the IDX files itself, runs both models in its own onnxruntime sessions and counts correct
  * argmaxes, agreements and the discordant pairs the paired interval rests on. The caller's event
- * loop keeps turning meanwhile (a timer's ticks and the loop's delay are measured).
+ * loop keeps turning meanwhile (a timer's ticks and the loop's delay are measured), and the
+ * bootstrap drawn in a worker beside the runs gives the intervals drawn in the caller's thread.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
 import { readIdx } from '../../src/core/data';
 import { evaluateModels } from '../../src/core/eval';
 import { loopDelayText, watchEventLoop } from '../../src/core/eval/loopDelay';
@@ -86,4 +88,9 @@ test('MNIST float vs onnxruntime int8 on 200..9999: 98.898 % and 98.908 %, agree
     assert.ok(m.memory.bytes >= 0);
   }
   assert.deepEqual(report.models.map((m) => m.sizeBytes), [26143, 11002]);
+
+  // the bootstrap drawn in a worker while the models run gives the same intervals as drawn here
+  const other = await evaluateModels(FLOAT, INT8, { data: IMAGES, labels: LABELS, offset: FROM, limit: N, bootstrapWorker: !(os.availableParallelism() >= 4) });
+  assert.deepEqual(other.deltas, report.deltas);
+  assert.deepEqual(other.comparison!.top1AgreementCi, report.comparison!.top1AgreementCi);
 });

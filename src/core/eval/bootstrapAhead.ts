@@ -21,6 +21,8 @@ function workerSource(): string {
 const { parentPort, workerData } = require('node:worker_threads');
 // tsx / esbuild keepNames wrap functions in __name(); make it a no-op here.
 var __name = (target) => target;
+// below the models' threads: the draws take only CPU time they leave (on Linux the nice value is per thread)
+try { require('node:os').setPriority(0, 19); } catch { /* not permitted: run at the normal priority */ }
 const drawState = ${drawState.toString()};
 const resampleCounts = ${resampleCounts.toString()};
 const { n, resamples, seed } = workerData;
@@ -33,6 +35,7 @@ for (let b = 0; b < resamples; b++) {
   const row = b * n;
   for (let i = 0; i < n; i++) { const c = counts[i]; if (c > 255) unusable = true; perSample[row + i] = c; }
 }
+parentPort.postMessage({ ready: true });
 // each sample's group arrives as the models produce it: its counts are added to its group's
 let cap = 64;
 let out = new Uint32Array(resamples * cap);
@@ -83,10 +86,13 @@ export class DrawsAhead {
   private readonly representatives: number[] = [];
   private sent = 0;
   private failed?: Error;
+  /** True once every resample is drawn. */
+  ready = false;
 
   constructor(readonly n: number, resamples: number, seed: number) {
     this.worker = new Worker(workerSource(), { eval: true, workerData: { n, resamples, seed } });
     this.worker.on('error', (e) => { this.failed = e; });
+    this.worker.once('message', () => { this.ready = true; });
   }
 
   add(key: string): void {
@@ -107,10 +113,12 @@ export class DrawsAhead {
 
   /**
    * The counts per group of every resample (resamples x groups, for BootstrapOptions.drawn), once
-   * all `n` samples were added; undefined otherwise, or when a sample was drawn more than 255 times
-   * in a resample (then draw in this thread).
+   * all `n` samples were added; undefined otherwise, when a sample was drawn more than 255 times
+   * in a resample, or when the worker has not drawn them all yet (a machine with no core to spare:
+   * drawing in this thread is then quicker).
    */
   counts(): Promise<Uint32Array | undefined> {
+    if (!this.ready) return Promise.resolve(undefined);
     this.flush();
     return new Promise((resolve, reject) => {
       if (this.failed) { reject(this.failed); return; }

@@ -6,6 +6,7 @@
  * computed from those at the end (./metrics.ts, ./bootstrap.ts).
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
 import { mainGraph, type Dim, type Model } from '../model';
@@ -54,6 +55,8 @@ export interface EvaluateOptions {
   /** onnxruntime intra-op threads (default: onnxruntime's). */
   threads?: number;
   bootstrap?: BootstrapOptions;
+  /** Draw the bootstrap's resamples in a worker while the models run (./bootstrapAhead.ts); default: with at least 4 logical cores. */
+  bootstrapWorker?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: EvaluateProgress) => void;
 }
@@ -152,6 +155,9 @@ function expectedCount(labels: Labels, data: CalibrationData, offset: number, li
   const available = (labels.list ? labels.list.length : data.files.length) - offset;
   return limit === undefined ? available : Math.min(Math.max(0, Math.floor(limit)), available);
 }
+
+/** Logical cores from which the bootstrap's draws run in a worker beside the models. */
+const AHEAD_MIN_CORES = 4;
 
 /** Bytes of input samples read ahead of the runs at a time. */
 const READ_BYTES = 64 * 2 ** 20;
@@ -256,8 +262,9 @@ export async function evaluateModels(floatPath: string, quantizedPath: string | 
     }
 
     next();
-    // the bootstrap's draws, made in a worker while the models run (labelled data: the count is known)
-    if (labels && paths.length === 2) ahead = drawAhead(expectedCount(labels, data, offset, opts.limit), opts.bootstrap);
+    // the bootstrap's draws, made in a worker while the models run (labelled data: the count is
+    // known), where a core is to spare: on two cores the worker slows the runs more than it saves
+    if (labels && paths.length === 2 && (opts.bootstrapWorker ?? os.availableParallelism() >= AHEAD_MIN_CORES)) ahead = drawAhead(expectedCount(labels, data, offset, opts.limit), opts.bootstrap);
     const tracks: Track[] = paths.map(() => ({ pred: [], rank: [], sq: [], abs: [], times: [], runMs: 0 }));
     const sums: OutputSums[] = pairs.map(([name]) => ({ name, signal: 0, noise: 0, maxAbs: 0, cos: [] }));
     const classLabels: number[] = [];
