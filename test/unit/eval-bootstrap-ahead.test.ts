@@ -23,6 +23,8 @@ test('the worker\'s counts per group are the in-thread draws, and give the same 
     keys.forEach((k) => ahead.add(k));
     const { groupOf, representatives } = ahead.groups();
     assert.deepEqual({ groupOf, representatives }, groupSamples(n, (i) => keys[i]));
+    // counts are given only once every resample is drawn (else the caller draws in its thread)
+    await ahead.drawn;
     const drawn = await ahead.counts();
     assert.ok(drawn);
     assert.equal(drawn.length, resamples * 5);
@@ -52,6 +54,7 @@ test('a sample count other than the one announced gives no counts (the caller dr
   const ahead = drawAhead(2500, { resamples: 1000 })!;
   try {
     for (let i = 0; i < 2499; i++) ahead.add(String(i % 3));
+    await ahead.drawn;
     assert.equal(await ahead.counts(), undefined);
   } finally {
     ahead.close();

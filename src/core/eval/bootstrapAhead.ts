@@ -88,11 +88,15 @@ export class DrawsAhead {
   private failed?: Error;
   /** True once every resample is drawn. */
   ready = false;
+  /** Settles when every resample is drawn (or the worker failed). */
+  readonly drawn: Promise<void>;
 
   constructor(readonly n: number, resamples: number, seed: number) {
     this.worker = new Worker(workerSource(), { eval: true, workerData: { n, resamples, seed } });
-    this.worker.on('error', (e) => { this.failed = e; });
-    this.worker.once('message', () => { this.ready = true; });
+    this.drawn = new Promise((resolve) => {
+      this.worker.once('message', () => { this.ready = true; resolve(); });
+      this.worker.on('error', (e) => { this.failed = e; resolve(); });
+    });
   }
 
   add(key: string): void {
