@@ -15,7 +15,7 @@ const LAYERS = {
   unit: ['test/unit', 'test/corpus'],
   webview: ['test/webview'],
   integration: ['test/integration/integration.test.ts'],
-  e2e: ['test/e2e/e2e.test.ts', 'test/e2e/graph.test.ts', 'test/e2e/launch.test.ts', 'test/e2e/marks.test.ts', 'test/e2e/vsix.test.ts'],
+  e2e: ['test/e2e/e2e.test.ts', 'test/e2e/graph.test.ts', 'test/e2e/launch.test.ts', 'test/e2e/marks.test.ts', 'test/e2e/results.test.ts', 'test/e2e/vsix.test.ts'],
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -24,6 +24,7 @@ import {
   waitUntil,
   type Session,
 } from '../integration/harness';
+import { palette } from './workbench';
 
 let session: Session | undefined;
 let workspace = '';
@@ -41,42 +42,6 @@ function step(name: string, body: (page: Page) => Promise<void>): void {
 }
 
 const sha256 = (f: string): string => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
-
-/**
- * Runs a palette command by its title and answers the quick picks that follow, in order. A quick
- * pick can be closed under the test (an editor opening takes the focus); then the whole command is
- * run again, up to three times: nothing happens until the last pick is taken.
- */
-async function palette(page: Page, title: string, picks: string[] = []): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await paletteOnce(page, title, picks);
-      return;
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await page.keyboard.press('Escape');
-      await page.waitForTimeout(500);
-    }
-  }
-}
-
-async function paletteOnce(page: Page, title: string, picks: string[]): Promise<void> {
-  await page.keyboard.press('Control+Shift+P');
-  const input = page.locator('.quick-input-widget input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(`>${title}`);
-  // Click the command's own row: fuzzy ranking may put a similar title first (Evaluate Quantized Model…).
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ timeout: 10_000 });
-  await row.click({ timeout: 10_000 });
-  for (const pick of picks) {
-    // The row whose label starts with the pick (a description may mention it too: fp16's says "float").
-    const item = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${pick}"]`).first();
-    await item.waitFor({ state: 'visible', timeout: 10_000 });
-    await page.waitForTimeout(200); // the next quick pick replaces the last one; let it settle
-    await item.click({ timeout: 10_000 });
-  }
-}
 
 /** The QuantLens plan item in the status bar, by its accessible label. */
 async function planStatus(page: Page): Promise<string> {

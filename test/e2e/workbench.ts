@@ -34,3 +34,49 @@ export async function closeAllEditors(page: Page): Promise<void> {
   await page.keyboard.press('Enter');
   await page.locator('.editor-group-container .tabs-container .tab').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
 }
+
+/**
+ * Runs a palette command by its title and answers the quick picks that follow, in order. A quick
+ * pick can be closed under the test (an editor opening takes the focus); then the whole command is
+ * run again, up to three times: nothing happens until the last pick is taken.
+ */
+export async function palette(page: Page, title: string, picks: string[] = []): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await paletteOnce(page, title, picks);
+      return;
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await page.keyboard.press('Escape');
+      await page.waitForTimeout(500);
+    }
+  }
+}
+
+async function paletteOnce(page: Page, title: string, picks: string[]): Promise<void> {
+  await page.keyboard.press('Control+Shift+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(`>${title}`);
+  // Click the command's own row: fuzzy ranking may put a similar title first (Evaluate Quantized Model…).
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: 10_000 });
+  await row.click({ timeout: 10_000 });
+  for (const pick of picks) {
+    // The row whose label starts with the pick (a description may mention it too: fp16's says "float").
+    const item = page.locator(`.quick-input-list .monaco-list-row[aria-label^="${pick}"]`).first();
+    await item.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.waitForTimeout(200); // the next quick pick replaces the last one; let it settle
+    await item.click({ timeout: 10_000 });
+  }
+}
+
+/** Answers VS Code's simple file dialog (files.simpleDialog.enable, code-server's default) with `file`. */
+export async function answerFileDialog(page: Page, file: string): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 15_000 });
+  await page.waitForFunction(() => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value.startsWith('/'), undefined, { timeout: 15_000 });
+  await input.fill(file);
+  await page.waitForTimeout(300);
+  await input.press('Enter');
+}

@@ -14,7 +14,7 @@ const CSS = `
 .qlg-btn:focus-visible { outline: 1px solid var(--vscode-focusBorder); }
 .qlg-status { margin-left: auto; color: var(--vscode-descriptionForeground); white-space: nowrap; }
 .qlg-body { flex: 1; display: flex; min-height: 0; }
-.qlg-outline { width: 240px; flex: none; overflow: auto; border-right: 1px solid var(--vscode-panel-border, transparent); padding: 2px 0; font-size: var(--vscode-font-size); background: var(--vscode-sideBar-background, transparent); color: var(--vscode-sideBar-foreground, inherit); }
+.qlg-outline { width: 240px; flex: 0 1 240px; min-width: 120px; overflow: auto; border-right: 1px solid var(--vscode-panel-border, transparent); padding: 2px 0; font-size: var(--vscode-font-size); background: var(--vscode-sideBar-background, transparent); color: var(--vscode-sideBar-foreground, inherit); }
 .qlg-outline [role=treeitem] { cursor: pointer; outline: none; }
 /* Thousands of rows: the outline is its own layout root, and rows off screen are neither styled inside nor laid out until scrolled to. */
 .qlg-outline { contain: strict; }
@@ -52,11 +52,11 @@ const CSS = `
 .qlg-tooltip td { padding: 0 10px 0 0; vertical-align: top; overflow-wrap: anywhere; }
 .qlg-tip-head { padding-bottom: 3px; }
 .qlg-tip-title { margin-top: 4px; color: var(--vscode-descriptionForeground); font-weight: 600; }
-.qlg-canvas-wrap { flex: 1; position: relative; min-width: 0; }
+.qlg-canvas-wrap { flex: 1 1 0; position: relative; min-width: 220px; }
 .qlg-canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block; cursor: grab; touch-action: none; }
 .qlg-minimap { position: absolute; right: 10px; bottom: 10px; border: 1px solid var(--vscode-widget-border, var(--vscode-panel-border, #80808080)); box-shadow: 0 0 6px var(--vscode-widget-shadow, transparent); cursor: crosshair; }
 .qlg-canvas:focus-visible { outline: 1px solid var(--vscode-focusBorder); outline-offset: -1px; }
-.qlg-side { width: 320px; flex: none; overflow: auto; border-left: 1px solid var(--vscode-panel-border, transparent); padding: 6px 10px; }
+.qlg-side { width: 320px; flex: 0 1 320px; min-width: 160px; overflow: auto; border-left: 1px solid var(--vscode-panel-border, transparent); padding: 6px 10px; }
 .qlg-side h2 { font-size: 1.05em; margin: 6px 0 2px; overflow-wrap: anywhere; }
 .qlg-side h3 { font-size: 0.95em; margin: 12px 0 4px; color: var(--vscode-descriptionForeground); font-weight: 600; }
 .qlg-props table { border-collapse: collapse; width: 100%; table-layout: fixed; }
