@@ -71,7 +71,17 @@ export interface UnlinkCompareMessage {
 export const MIN_VIEW_ZOOM = 1e-4;
 export const MAX_VIEW_ZOOM = 64;
 
-export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage | SelectionMessage | ViewportMessage | UnlinkCompareMessage;
+/** The answer to captureGraph `id`: the graph with its overlay as SVG, or why there is none. */
+export interface GraphImageMessage {
+  type: 'graphImage';
+  id: number;
+  svg?: string;
+  error?: string;
+}
+/** Largest graph image the host accepts for a report (UTF-16 code units). */
+export const MAX_GRAPH_IMAGE = 20 * 1024 * 1024;
+
+export type WebviewToHost = ReadyMessage | AnyRequestMessage | WebviewLogMessage | RenderedMessage | SelectionMessage | ViewportMessage | UnlinkCompareMessage | GraphImageMessage;
 
 /** Requests the webview can make, with their parameter and result types. */
 export interface HostRequests {
@@ -248,9 +258,15 @@ export interface SelectNodesMessage {
   nodes: string[];
 }
 
+/** Report export: draw the whole graph with its overlay as SVG and answer with graphImage `id`. */
+export interface CaptureGraphMessage {
+  type: 'captureGraph';
+  id: number;
+}
+
 export type HostToWebview =
   | SnapshotMessage | ResponseMessage | MarksMessage | RevealNodeMessage | LayerResultsMessage
-  | CompareLinkMessage | FollowViewportMessage | SelectNodesMessage;
+  | CompareLinkMessage | FollowViewportMessage | SelectNodesMessage | CaptureGraphMessage;
 
 // ---- validation of untrusted input from the webview ------------------------------------------
 
@@ -351,6 +367,17 @@ export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
     }
     case 'unlinkCompare':
       return hasOnlyKeys(raw, ['type']) ? { type: 'unlinkCompare' } : undefined;
+    case 'graphImage': {
+      const { id, svg, error } = raw;
+      if (!Number.isSafeInteger(id) || Object.keys(raw).some((k) => !['type', 'id', 'svg', 'error'].includes(k))) return undefined;
+      if (svg !== undefined) {
+        if (typeof svg !== 'string' || svg.length === 0 || svg.length > MAX_GRAPH_IMAGE || error !== undefined) return undefined;
+        if (!/^\s*(<\?xml[^>]*>\s*)?<svg[\s>]/.test(svg.slice(0, 512))) return undefined;
+        return { type: 'graphImage', id: id as number, svg };
+      }
+      if (typeof error !== 'string' || error.length === 0) return undefined;
+      return { type: 'graphImage', id: id as number, error: error.slice(0, 500) };
+    }
     case 'request': {
       if (!Number.isSafeInteger(raw.id) || typeof raw.method !== 'string' || !REQUEST_METHODS.has(raw.method)) return undefined;
       if (!isRecord(raw.params)) return undefined;

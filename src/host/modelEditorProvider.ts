@@ -5,6 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { assertNever, parseWebviewMessage, PROTOCOL_VERSION, type ExportImageParams, type HostResult, type HostToWebview, type LayerResultsMessage, type UnlinkCompareMessage, type ViewportMessage, type WebviewToHost } from '../protocol';
+import { GraphCaptures, type GraphImage } from './graphCapture';
 import { ModelDocument } from './modelDocument';
 import { UnsavedMarksStore } from './unsavedMarks';
 import { buildWebviewHtml } from './webviewHtml';
@@ -206,6 +207,16 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
     return false;
   }
 
+  private readonly captures = new GraphCaptures();
+
+  /** The graph of `uri`'s open editor (the active one first) with its overlay, as SVG for a report. */
+  captureGraph(uri: vscode.Uri): Promise<GraphImage> {
+    const open = [...this.editors].filter((r) => r.webviewReady && r.document.uri.toString() === uri.toString());
+    const record = open.find((r) => r === this.activeRecord) ?? open[0];
+    if (!record) return Promise.resolve({ error: 'the model is not open in the graph editor' });
+    return this.captures.request((m) => record.panel.webview.postMessage(m));
+  }
+
   /** Posts a message to every open editor of `uri` whose webview is ready. */
   postToDocument(uri: vscode.Uri, msg: HostToWebview): void {
     for (const r of this.editors) {
@@ -310,6 +321,9 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
       case 'selection':
         record.selection = msg.nodes;
         this._onDidChangeSelection.fire({ uri: record.document.uri, nodes: msg.nodes });
+        return;
+      case 'graphImage':
+        this.captures.answer(msg);
         return;
       case 'viewport':
       case 'unlinkCompare':

@@ -78,7 +78,7 @@ export function registerReportCommands(context: vscode.ExtensionContext, provide
     vscode.commands.registerCommand('quantlens.importResults', (uri?: vscode.Uri, file?: string) =>
       importResults(context, provider, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, file)),
     vscode.commands.registerCommand('quantlens.exportReport', (uri?: vscode.Uri, args?: ExportArgs) =>
-      exportCommand(context, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
+      exportCommand(context, provider, log, uri instanceof vscode.Uri ? uri : provider.activeEditor?.document.uri, args ?? {})),
   );
 }
 
@@ -192,7 +192,7 @@ const FORMATS: Array<{ label: string; format: ReportFormat; ext: string; descrip
   { label: 'Model Explorer node data', format: 'model-explorer', ext: 'json', description: 'opens as an overlay in Google\'s Model Explorer' },
 ];
 
-async function exportCommand(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: ExportArgs): Promise<string | undefined> {
+async function exportCommand(context: vscode.ExtensionContext, provider: ModelEditorProvider, log: vscode.LogOutputChannel, model: vscode.Uri | undefined, args: ExportArgs): Promise<string | undefined> {
   if (!model) {
     void vscode.window.showInformationMessage('QuantLens: open a model first.');
     return undefined;
@@ -207,7 +207,11 @@ async function exportCommand(context: vscode.ExtensionContext, log: vscode.LogOu
   const stem = model.fsPath.replace(/\.[^./]+$/, '');
   const file = args.file ?? (await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${stem}.report.${choice.format === 'model-explorer' ? 'model-explorer.json' : choice.ext}`), saveLabel: 'Export' }))?.fsPath;
   if (!file) return undefined;
-  const job: AnalysisJob = { type: 'start', kind: 'export', reports: results, title: `QuantLens: ${path.basename(model.fsPath)}`, format: choice.format, file };
+  // HTML carries the graph as the editor draws it, overlay colours included, when an editor is open.
+  const graph = choice.format === 'html' ? await provider.captureGraph(model) : undefined;
+  if (graph && 'error' in graph) log.warn(`Report without the graph image: ${graph.error}`);
+  const graphSvg = graph && 'svg' in graph ? graph.svg : undefined;
+  const job: AnalysisJob = { type: 'start', kind: 'export', reports: results, title: `QuantLens: ${path.basename(model.fsPath)}`, format: choice.format, file, graphSvg };
   try {
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `QuantLens: writing ${path.basename(file)}`, cancellable: true },
@@ -215,6 +219,7 @@ async function exportCommand(context: vscode.ExtensionContext, log: vscode.LogOu
     );
     const notes = result.kind === 'export' ? result.notes : [];
     for (const n of notes) log.info(n);
+    if (graph && 'error' in graph) notes.push(`No graph image: ${graph.error}.`);
     void vscode.window.showInformationMessage(`QuantLens: wrote ${path.basename(file)}.${notes.length ? ` ${notes.join(' ')}` : ''}`);
     return file;
   } catch (e) {

@@ -1,7 +1,7 @@
 /** The host validates every webview message as untrusted input. */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_EXPORT_BYTES, MAX_MARK_NODES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, MAX_VIEW_ZOOM, MIN_VIEW_ZOOM, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
+import { MAX_EXPORT_BYTES, MAX_GRAPH_IMAGE, MAX_MARK_NODES, MAX_TENSOR_NAME, MAX_VALUES_PAGE, MAX_VIEW_ZOOM, MIN_VIEW_ZOOM, parseWebviewMessage, PROTOCOL_VERSION } from '../../src/protocol';
 
 test('accepts well-formed messages', () => {
   assert.deepEqual(parseWebviewMessage({ type: 'ready', protocolVersion: PROTOCOL_VERSION }), { type: 'ready', protocolVersion: PROTOCOL_VERSION });
@@ -135,4 +135,25 @@ test('compare view: a viewport report needs a sane node name and a finite zoom i
     { type: 'unlinkCompare', peer: 'x' },
   ];
   for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m).slice(0, 120));
+});
+
+test('graph image for a report: an SVG under the size cap or an error sentence, nothing else', () => {
+  const svg = '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>';
+  assert.deepEqual(parseWebviewMessage({ type: 'graphImage', id: 3, svg }), { type: 'graphImage', id: 3, svg });
+  assert.deepEqual(parseWebviewMessage({ type: 'graphImage', id: 4, error: 'no graph' }), { type: 'graphImage', id: 4, error: 'no graph' });
+  const bad: unknown[] = [
+    { type: 'graphImage', id: 1.5, svg },
+    { type: 'graphImage', id: '1', svg },
+    { type: 'graphImage', id: 1 },
+    { type: 'graphImage', id: 1, svg: '' },
+    { type: 'graphImage', id: 1, svg: 42 },
+    { type: 'graphImage', id: 1, svg: '<html><svg></svg></html>' },
+    { type: 'graphImage', id: 1, svg, error: 'both' },
+    { type: 'graphImage', id: 1, error: '' },
+    { type: 'graphImage', id: 1, svg, extra: true },
+    { type: 'graphImage', id: 1, svg: '<svg>' + ' '.repeat(MAX_GRAPH_IMAGE) + '</svg>' },
+  ];
+  for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m).slice(0, 120));
+  const long = parseWebviewMessage({ type: 'graphImage', id: 5, error: 'x'.repeat(5000) });
+  assert.equal(long?.type === 'graphImage' && long.error?.length, 500);
 });

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import type { ResultsReport } from './model';
-import { writeHtml } from './write/html';
-import { writeMarkdown, type WriteOptions } from './write/markdown';
+import { writeHtml, type HtmlOptions } from './write/html';
+import { writeMarkdown } from './write/markdown';
 import { writeCsv, writeJson, writeModelExplorer } from './write/tables';
 
 export * from './model';
@@ -13,13 +13,13 @@ export { fromEvaluation, fromLayers, fromSensitivity, mergeReports, parseResults
 export { detectImportFormat, importResultsFile, importResultsText, IMPORT_FORMATS, nodeIndex, type ImportFormat, type ImportOptions, type NodeIndex } from './imports';
 export { writeCsv, writeJson, writeModelExplorer, type ModelExplorerNodeData } from './write/tables';
 export { writeMarkdown, type WriteOptions } from './write/markdown';
-export { writeHtml } from './write/html';
+export { writeHtml, type HtmlOptions } from './write/html';
 export { curveSpec, evaluationSpec, layerBarsSpec, renderSvg } from './write/charts';
 
 export type ReportFormat = 'html' | 'md' | 'csv' | 'json' | 'model-explorer';
 export const REPORT_FORMATS: ReportFormat[] = ['html', 'md', 'csv', 'json', 'model-explorer'];
 
-export interface RenderOptions extends WriteOptions {
+export interface RenderOptions extends HtmlOptions {
   /** Model Explorer: the graph id (default 'main'). */
   graphId?: string;
 }

@@ -24,7 +24,7 @@ export type AnalysisJob =
   | ({ type: 'start'; kind: 'layers'; float: string; quantized: string } & DataJob)
   | { type: 'start'; kind: 'import'; model: string; file: string }
   | ({ type: 'start'; kind: 'autotune'; model: string; budget: string; cost: 'size' | 'bops'; cacheDir: string } & DataJob)
-  | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string }
+  | { type: 'start'; kind: 'export'; reports: ResultsReport[]; title: string; format: ReportFormat; file: string; /** HTML: the graph with its overlay, from the open editor. */ graphSvg?: string }
   | { type: 'start'; kind: 'histograms'; model: string; node: string; options: HistogramJobOptions };
 
 /** What of the histogram options crosses to the thread (the signal and callbacks stay behind). */

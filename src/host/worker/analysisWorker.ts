@@ -70,7 +70,7 @@ async function run(job: AnalysisJob): Promise<AnalysisResult> {
       };
     case 'export': {
       const merged = job.reports.length === 1 ? job.reports[0]! : mergeReports(job.reports, job.title);
-      return { kind: 'export', notes: (await exportReport(merged, job.format, job.file)).notes };
+      return { kind: 'export', notes: (await exportReport(merged, job.format, job.file, { graphSvg: job.graphSvg })).notes };
     }
   }
 }

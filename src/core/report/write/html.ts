@@ -9,12 +9,24 @@ import { summaryTitle, type WriteOptions } from './markdown';
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1b1b1b}
 table{border-collapse:collapse;margin:8px 0 16px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}figure{margin:16px 0}figure svg{max-width:100%;height:auto}
+td.n{text-align:right;font-variant-numeric:tabular-nums}figure{margin:16px 0}figure svg,figure img{max-width:100%;height:auto}
 .warn{color:#8a4b00}code{font-size:12px}`;
 
 const tr = (cells: string[], tag = 'td'): string => `<tr>${cells.map((c, i) => `<${tag}${tag === 'td' && i > 0 ? ' class="n"' : ''}>${c}</${tag}>`).join('')}</tr>`;
 
-export async function writeHtml(r: ResultsReport, o: WriteOptions = {}): Promise<string> {
+export interface HtmlOptions extends WriteOptions {
+  /** The graph with its overlay as an SVG document (drawn by the editor), embedded as an image. */
+  graphSvg?: string;
+}
+
+/** The graph's SVG as an <img> data URL: it cannot run script or load anything, whatever names it holds. */
+function graphFigure(svg: string, metric: string | undefined): string {
+  const alt = metric ? `Graph with the ${metricLabel(metric)} overlay` : 'Graph';
+  const src = `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
+  return `<h2>Graph</h2><figure class="graph"><img alt="${h(alt)}" src="${src}"></figure>`;
+}
+
+export async function writeHtml(r: ResultsReport, o: HtmlOptions = {}): Promise<string> {
   const title = `QuantLens report: ${summaryTitle(r)}`;
   const parts: string[] = [`<h1>${h(title)}</h1>`];
   const charts: { svg: string; caption: string }[] = [];
@@ -47,6 +59,7 @@ export async function writeHtml(r: ResultsReport, o: WriteOptions = {}): Promise
     if (spec) charts.push({ svg: await renderSvg(spec), caption: c.title });
   }
   for (const c of charts) parts.push(`<figure>${c.svg}<figcaption>${h(c.caption)}</figcaption></figure>`);
+  if (o.graphSvg) parts.push(graphFigure(o.graphSvg, metric));
   if (r.layers.length) {
     const keys = layerMetricKeys(r);
     const rows = [tr(['layer', 'op', ...keys.map((k) => h(metricLabel(k)))], 'th'), ...r.layers.map((l) => tr([h(l.node), h(l.opType ?? ''), ...keys.map((k) => metricValue(k, l.metrics[k]))]))];
