@@ -147,6 +147,12 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     case 'selectNodes':
       void graphPanel?.selectLinked(msg.nodes);
       break;
+    case 'captureGraph': {
+      const id = msg.id;
+      if (!graphPanel) vscode.postMessage({ type: 'graphImage', id, error: 'the editor shows no graph' });
+      else graphPanel.captureSvg().then((svg) => vscode.postMessage({ type: 'graphImage', id, svg }), (e: unknown) => vscode.postMessage({ type: 'graphImage', id, error: String((e as Error)?.message ?? e) }));
+      break;
+    }
     default:
       break;
   }

@@ -19,6 +19,7 @@ import { exportImage } from './exportImage';
 import { ItemKind, layoutInputOf, type LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { wireMarking } from './markingInput';
+import { captureWhenDrawn } from './captureGraph';
 import { GraphMarks } from './marks';
 import { Minimap } from './minimap';
 import { OutlinePanel, selectionOfItem } from './outlinePanel';
@@ -226,6 +227,12 @@ export class GraphPanel {
       fileName: this.opts.fileName, graph: this.opts.graph, layout: this.layout, canvas: this.canvas, canvasEl: this.canvasEl, request,
       status: (t) => (this.status.textContent = t),
     }, format);
+  }
+
+  /** The whole graph with its overlay as SVG, for a report; the user's view does not move. */
+  async captureSvg(): Promise<string> {
+    await this.start();
+    return captureWhenDrawn({ graph: this.opts.graph, layout: () => this.layout, canvas: this.canvas, overlay: this.marks.overlay });
   }
 
   /** The first view (legible, at the inputs), or later when the view is hidden (a background tab) and has no size yet. */
