@@ -8,6 +8,8 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { buildGraphView } from '../../../src/core/graphView';
+import { openModelFile } from '../../../src/core/open';
 import { closeAllEditors, getApi, MNIST, MNIST_IMAGES, MNIST_INT8, MNIST_LABELS, openInQuantLens, waitFor, waitForDocument, workspaceFile } from './helpers';
 
 interface Eval {
@@ -105,5 +107,27 @@ suite('Evaluate, check robustness and export a report', () => {
     const text = fs.readFileSync(html.fsPath, 'utf8');
     assert.match(text, /<svg/);
     assert.doesNotMatch(text, /<script|src="http/i, 'no script, nothing fetched');
+  });
+
+  test('Export Report… from an open editor with sensitivity results embeds the graph with its overlay as an image', async function () {
+    this.timeout(180_000);
+    await openInQuantLens(model);
+    const report = await vscode.commands.executeCommand<{ ranking: unknown[] } | undefined>('quantlens.runSensitivity', model, { data: workspaceFile(MNIST_IMAGES).fsPath, limit: 16 });
+    assert.ok(report && report.ranking.length > 0, 'sensitivity results');
+    await openInQuantLens(model);
+    await waitFor('the editor ready', () => getApi().then((a) => a.openDocuments().some((d) => d.uri === model.toString() && d.webviewReady) || undefined));
+    const file = await vscode.commands.executeCommand<string>('quantlens.exportReport', model, { format: 'html', file: html.fsPath });
+    assert.equal(file, html.fsPath);
+    const text = fs.readFileSync(html.fsPath, 'utf8');
+    const img = /<img alt="Graph with the ([^"]+) overlay" src="data:image\/svg\+xml;base64,([A-Za-z0-9+/=]+)">/.exec(text);
+    assert.ok(img, 'a graph image in the report');
+    const svg = Buffer.from(img[2], 'base64').toString('utf8');
+    // MNIST has no groups: the graph shows every node of its view, and the image draws each as a box.
+    const view = buildGraphView(await openModelFile(model.fsPath));
+    assert.equal((svg.match(/<g class="node"/g) ?? []).length, view.nodes.length, 'one node box per node the graph shows');
+    assert.match(svg, /<g class="legend" data-metric="sensitivity"/, 'the overlay legend');
+    const results = await (await getApi()).layerResultsOf(model.toString());
+    assert.ok(results && results.results.length > 0);
+    for (const r of results.results) assert.ok(svg.includes(`data-name="${r.node}"`), `${r.node} in the image`);
   });
 });
