@@ -20,6 +20,10 @@ test('a given graph SVG is embedded as a base64 data URL in a "Graph" section, w
   assert.ok(text.indexOf('<h2>Graph</h2>') >= 0 && text.indexOf('<h2>Graph</h2>') < text.indexOf(imgs[0][0]), 'under a Graph heading');
   assert.doesNotMatch(text, /<script/i);
 
+  // The alt names the metric the image's legend shows, when it has one.
+  const withLegend = svg.replace('</svg>', '<g class="legend" data-metric="sqnrDb"></g></svg>');
+  assert.match((await renderReport(r, 'html', { graphSvg: withLegend })).text, /<img alt="Graph with the SQNR[^"]* overlay"/);
+
   const without = (await renderReport(r, 'html')).text;
   assert.doesNotMatch(without, /<h2>Graph<\/h2>|<img/, 'no graph section without an image');
 });

@@ -59,7 +59,8 @@ export async function writeHtml(r: ResultsReport, o: HtmlOptions = {}): Promise<
     if (spec) charts.push({ svg: await renderSvg(spec), caption: c.title });
   }
   for (const c of charts) parts.push(`<figure>${c.svg}<figcaption>${h(c.caption)}</figcaption></figure>`);
-  if (o.graphSvg) parts.push(graphFigure(o.graphSvg, metric));
+  // The alt names the metric the image's legend shows (the editor's choice), else the report's.
+  if (o.graphSvg) parts.push(graphFigure(o.graphSvg, /<g class="legend" data-metric="(\w+)"/.exec(o.graphSvg)?.[1] ?? metric));
   if (r.layers.length) {
     const keys = layerMetricKeys(r);
     const rows = [tr(['layer', 'op', ...keys.map((k) => h(metricLabel(k)))], 'th'), ...r.layers.map((l) => tr([h(l.node), h(l.opType ?? ''), ...keys.map((k) => metricValue(k, l.metrics[k]))]))];
