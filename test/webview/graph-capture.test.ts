@@ -7,10 +7,12 @@
  */
 import * as assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { syntheticTransformer } from '../../scripts/gen-synthetic-graph';
 import { buildGraphView, type GraphView } from '../../src/core/graphView';
 import { openModelFile } from '../../src/core/open';
 import type { Model } from '../../src/core/model';
 import type { WebviewToHost } from '../../src/protocol';
+import { MAX_WHOLE_ITEMS } from '../../webview/graph/captureGraph';
 import { SCALE } from '../../webview/graph/overlay';
 import { SAMPLE_MODEL } from '../helpers/paths';
 import { openGraphPage } from './graphPage';
@@ -80,5 +82,32 @@ test('captureGraph answers an SVG whose node fills are the overlay colours, with
   const vpAfter = await page.evaluate(() => JSON.stringify((window as unknown as { __qlGraph: { viewport(): unknown } }).__qlGraph.viewport()));
   assert.equal(vpAfter, vpBefore, 'the view did not move');
   assert.deepEqual(await cspViolations(page), []);
+  await page.close();
+});
+
+test('a graph with more drawn items than one image holds is captured as the current view, and the title says so', async () => {
+  const big = syntheticTransformer(MAX_WHOLE_ITEMS + 500);
+  const g = buildGraphView(big);
+  const page = await openGraphPage(harness, big, 'big.onnx', g);
+  await page.evaluate(() => (window as unknown as { __qlGraph: { expandAll(): Promise<number> } }).__qlGraph.expandAll());
+  await sendToWebview(page, { type: 'captureGraph', id: 7 });
+  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'graphImage'), undefined, { timeout: 30_000 });
+  const svg = (await posted(page)).find((m): m is Extract<WebviewToHost, { type: 'graphImage' }> => m.type === 'graphImage')!.svg!;
+  const got = await page.evaluate(({ text, count }) => {
+    const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
+    const hook = (window as unknown as { __qlGraph: { nodeClientRect(n: number): { x: number; y: number; w: number; h: number } | undefined } }).__qlGraph;
+    const box = document.querySelector('[data-testid="graph-canvas"]')!.getBoundingClientRect();
+    // Nodes the canvas shows at least partly (the SVG keeps what touches the view).
+    let inView = 0;
+    for (let n = 0; n < count; n++) {
+      const r = hook.nodeClientRect(n);
+      if (r && r.x + r.w >= box.x && r.y + r.h >= box.y && r.x <= box.x + box.width && r.y <= box.y + box.height) inView++;
+    }
+    return { title: doc.querySelector('svg > title')?.textContent ?? '', nodes: doc.querySelectorAll('g.node').length, inView, error: doc.querySelector('parsererror') !== null };
+  }, { text: svg, count: g.nodes.length });
+  assert.equal(got.error, false);
+  assert.match(got.title, /current view only/);
+  assert.ok(got.nodes > 0 && got.nodes < g.nodes.length, `${got.nodes} of ${g.nodes.length} nodes drawn`);
+  assert.ok(Math.abs(got.nodes - got.inView) <= 2, `${got.nodes} drawn vs ${got.inView} in view`);
   await page.close();
 });
