@@ -130,4 +130,16 @@ suite('Evaluate, check robustness and export a report', () => {
     assert.ok(results && results.results.length > 0);
     for (const r of results.results) assert.ok(svg.includes(`data-name="${r.node}"`), `${r.node} in the image`);
   });
+
+  test('Export Report… with the model not open writes the HTML without the graph, without waiting for an answer', async function () {
+    this.timeout(60_000);
+    await closeAllEditors();
+    const t0 = Date.now();
+    const file = await vscode.commands.executeCommand<string>('quantlens.exportReport', model, { format: 'html', file: html.fsPath });
+    assert.equal(file, html.fsPath);
+    const text = fs.readFileSync(html.fsPath, 'utf8');
+    assert.match(text, /<svg/, 'the charts');
+    assert.doesNotMatch(text, /<img|<h2>Graph<\/h2>/, 'no graph image');
+    assert.ok(Date.now() - t0 < 9_000, `${Date.now() - t0} ms: no wait for the capture timeout`);
+  });
 });
