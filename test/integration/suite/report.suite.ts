@@ -34,8 +34,15 @@ suite('Evaluate, check robustness and export a report', () => {
   });
 
   test('Export Report… before any result says what to run first', async () => {
-    assert.equal(await vscode.commands.executeCommand('quantlens.exportReport', model, { format: 'html', file: html.fsPath }), undefined);
-    assert.equal(fs.existsSync(html.fsPath), false);
+    // A model no other suite measured (results are kept per model for the whole window).
+    const fresh = workspaceFile('unmeasured-mnist-12.onnx');
+    await vscode.workspace.fs.copy(model, fresh, { overwrite: true });
+    try {
+      assert.equal(await vscode.commands.executeCommand('quantlens.exportReport', fresh, { format: 'html', file: html.fsPath }), undefined);
+      assert.equal(fs.existsSync(html.fsPath), false);
+    } finally {
+      await vscode.workspace.fs.delete(fresh).then(undefined, () => undefined);
+    }
   });
 
   test('Evaluate Quantized Model… reports both accuracies and the delta\'s interval, and opens the report beside', async function () {
