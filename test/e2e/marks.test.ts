@@ -24,7 +24,7 @@ import {
   waitUntil,
   type Session,
 } from '../integration/harness';
-import { palette } from './workbench';
+import { answerFileDialog, palette } from './workbench';
 
 let session: Session | undefined;
 let workspace = '';
@@ -247,12 +247,8 @@ describe('marking layers in code-server', () => {
     await page.locator('.tab', { hasText: MODEL }).first().click();
     const out = path.join(workspace, 'mnist-12.int8.onnx');
     await palette(page, 'QuantLens: Quantize Model', ['Static int8', 'Choose calibration data']);
-    // VS Code's simple file dialog (files.simpleDialog.enable): type the path, accept.
+    await answerFileDialog(page, path.join(workspace, IMAGES));
     const input = page.locator('.quick-input-widget input');
-    await waitUntil('the open dialog', page, async () => (await input.isVisible()) && (await input.inputValue()).startsWith('/'));
-    await input.fill(path.join(workspace, IMAGES));
-    await page.waitForTimeout(300);
-    await input.press('Enter');
     await waitUntil('the save dialog proposing mnist-12.int8.onnx', page, async () => (await input.inputValue()).endsWith('mnist-12.int8.onnx'));
     await input.press('Enter');
     // The result opens beside the source by itself (quantlens.quantize.openResult).

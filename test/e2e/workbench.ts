@@ -1,4 +1,6 @@
 /** Workbench steps the end-to-end tests and the code-server benchmark share: readiness, opening a model. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
 import { waitInFrames } from '../integration/harness';
 
@@ -71,12 +73,20 @@ async function paletteOnce(page: Page, title: string, picks: string[]): Promise<
   }
 }
 
-/** Answers VS Code's simple file dialog (files.simpleDialog.enable, code-server's default) with `file`. */
+/**
+ * Answers VS Code's simple file dialog (files.simpleDialog.enable, code-server's default) with `file`.
+ * The dialog reads the typed path asynchronously; Enter before it has listed an existing file
+ * accepts the folder it showed before, so for an existing file wait for its row first.
+ */
 export async function answerFileDialog(page: Page, file: string): Promise<void> {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: 15_000 });
   await page.waitForFunction(() => (document.querySelector('.quick-input-widget input') as HTMLInputElement | null)?.value.startsWith('/'), undefined, { timeout: 15_000 });
   await input.fill(file);
+  if (fs.existsSync(file)) {
+    await page.locator(`.quick-input-list .monaco-list-row[aria-label^="${path.basename(file)}"]`).first().waitFor({ state: 'visible', timeout: 15_000 });
+  }
   await page.waitForTimeout(300);
+  if ((await input.inputValue()) !== file) await input.fill(file);
   await input.press('Enter');
 }
