@@ -87,6 +87,20 @@ async function toggleFold(msg: SnapshotMessage, fold: boolean): Promise<void> {
   }
 }
 
+/** Answers a captureGraph request; a graph still being mounted (a snapshot just arrived) is waited for, up to 5 s. */
+async function captureGraph(id: number): Promise<void> {
+  for (let waited = 0; !graphPanel && current?.state.kind !== 'error' && waited < 5_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  if (!graphPanel) {
+    vscode.postMessage({ type: 'graphImage', id, error: 'the editor shows no graph' });
+    return;
+  }
+  try {
+    vscode.postMessage({ type: 'graphImage', id, svg: await graphPanel.captureSvg() });
+  } catch (e) {
+    vscode.postMessage({ type: 'graphImage', id, error: String((e as Error)?.message ?? e) });
+  }
+}
+
 function render(msg: SnapshotMessage): void {
   // Stale snapshots (an older revision arriving late) are dropped.
   if (msg.revision < revision) return;
@@ -147,12 +161,9 @@ window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
     case 'selectNodes':
       void graphPanel?.selectLinked(msg.nodes);
       break;
-    case 'captureGraph': {
-      const id = msg.id;
-      if (!graphPanel) vscode.postMessage({ type: 'graphImage', id, error: 'the editor shows no graph' });
-      else graphPanel.captureSvg().then((svg) => vscode.postMessage({ type: 'graphImage', id, svg }), (e: unknown) => vscode.postMessage({ type: 'graphImage', id, error: String((e as Error)?.message ?? e) }));
+    case 'captureGraph':
+      void captureGraph(msg.id);
       break;
-    }
     default:
       break;
   }

@@ -210,11 +210,22 @@ export class ModelEditorProvider implements vscode.CustomEditorProvider<ModelDoc
   private readonly captures = new GraphCaptures();
 
   /** The graph of `uri`'s open editor (the active one first) with its overlay, as SVG for a report. */
-  captureGraph(uri: vscode.Uri): Promise<GraphImage> {
-    const open = [...this.editors].filter((r) => r.webviewReady && r.document.uri.toString() === uri.toString());
-    const record = open.find((r) => r === this.activeRecord) ?? open[0];
-    if (!record) return Promise.resolve({ error: 'the model is not open in the graph editor' });
-    return this.captures.request((m) => record.panel.webview.postMessage(m));
+  async captureGraph(uri: vscode.Uri): Promise<GraphImage> {
+    const same = (r: EditorRecord): boolean => r.document.uri.toString() === uri.toString();
+    // An editor whose webview is being created again (a tab shown after hiding) is waited for, briefly.
+    for (const deadline = Date.now() + 5_000; ![...this.editors].some((r) => same(r) && r.webviewReady) && [...this.editors].some(same) && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // Visible editors first (a hidden tab's webview may be gone until shown again), the active one first.
+    const open = [...this.editors].filter((r) => r.webviewReady && same(r))
+      .sort((a, b) => Number(b.panel.visible) - Number(a.panel.visible) || Number(b === this.activeRecord) - Number(a === this.activeRecord));
+    let last: GraphImage = { error: 'the model is not open in the graph editor' };
+    for (const record of open) {
+      last = await this.captures.request((m) => record.panel.webview.postMessage(m));
+      if ('svg' in last) return last;
+      this.log.warn(`The graph image from one editor of ${uri.fsPath} failed: ${last.error}`);
+    }
+    return last;
   }
 
   /** Posts a message to every open editor of `uri` whose webview is ready. */
