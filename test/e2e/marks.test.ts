@@ -13,18 +13,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { TEST_RESULTS_DIR } from '../../scripts/code-server';
 import {
   installExtensionUnderTest,
   prepareWorkspace,
   SAMPLE_MNIST,
   startSession,
-  stepWithArtifacts,
   waitInFrames,
   waitUntil,
   type Session,
 } from '../integration/harness';
-import { answerFileDialog, palette } from './workbench';
+import { answerFileDialog, palette, screenshotStep } from './workbench';
 
 let session: Session | undefined;
 let workspace = '';
@@ -34,11 +32,7 @@ const RECIPE = 'mnist-12.quantlens.json';
 const IMAGES = 'mnist-200-images-idx3-ubyte.gz';
 
 function step(name: string, body: (page: Page) => Promise<void>): void {
-  stepWithArtifacts('e2e-marks', () => session, name, async (page) => {
-    await body(page);
-    fs.mkdirSync(TEST_RESULTS_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(TEST_RESULTS_DIR, `e2e-marks-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) });
-  });
+  screenshotStep('e2e-marks', () => session, name, body);
 }
 
 const sha256 = (f: string): string => createHash('sha256').update(fs.readFileSync(f)).digest('hex');

@@ -20,12 +20,11 @@ import {
   SAMPLE_MNIST,
   SHARED_MODELS,
   startSession,
-  stepWithArtifacts,
   waitInFrames,
   waitUntil,
   type Session,
 } from '../integration/harness';
-import { answerFileDialog, openFromExplorer, palette } from './workbench';
+import { answerFileDialog, openFromExplorer, palette, screenshotStep } from './workbench';
 
 let session: Session | undefined;
 let workspace = '';
@@ -37,11 +36,7 @@ const GRAPH = '[data-testid="graph-view"][data-ready="true"]';
 const PANEL_BARS = '[data-testid="results-layers-chart"] .mark-rect path';
 
 function step(name: string, body: (page: Page) => Promise<void>): void {
-  stepWithArtifacts('e2e-results', () => session, name, async (page) => {
-    await body(page);
-    fs.mkdirSync(TEST_RESULTS_DIR, { recursive: true });
-    await page.screenshot({ path: path.join(TEST_RESULTS_DIR, `e2e-results-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) });
-  });
+  screenshotStep('e2e-results', () => session, name, body);
 }
 
 const graphFrame = async (page: Page): Promise<Frame> => (await waitInFrames(page, `${GRAPH} h1[title="${MODEL}"]`, 60_000)).frame;

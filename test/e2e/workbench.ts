@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { waitInFrames } from '../integration/harness';
+import { TEST_RESULTS_DIR } from '../../scripts/code-server';
+import { stepWithArtifacts, waitInFrames, type Session } from '../integration/harness';
 
 /** Whether QuantLens's commands show in the command palette (its contributions are registered). */
 export async function commandsRegistered(page: Page): Promise<boolean> {
@@ -89,4 +90,13 @@ export async function answerFileDialog(page: Page, file: string): Promise<void> 
   await page.waitForTimeout(300);
   if ((await input.inputValue()) !== file) await input.fill(file);
   await input.press('Enter');
+}
+
+/** A test step that also saves a screenshot of the workbench when it passes (`<prefix>-<name>.png`). */
+export function screenshotStep(prefix: string, session: () => Session | undefined, name: string, body: (page: Page) => Promise<void>): void {
+  stepWithArtifacts(prefix, session, name, async (page) => {
+    await body(page);
+    fs.mkdirSync(TEST_RESULTS_DIR, { recursive: true });
+    await page.screenshot({ path: path.join(TEST_RESULTS_DIR, `${prefix}-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}.png`) });
+  });
 }
